@@ -1,0 +1,119 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""Thin bridge to the C engine: packs arguments into C structs, releases the GIL, and checks
+for Ctrl-C between slices of a long fill. Validation lives in the Python layer."""
+
+from libc.stdint cimport int64_t, uint64_t, uint32_t
+from cpython.exc cimport PyErr_CheckSignals
+
+cdef extern from "fill.h" nogil:
+    enum: FI_MAXDIM
+    ctypedef struct fi_stream:
+        uint64_t state_hi, state_lo, inc_hi, inc_lo
+        int has_half
+        uint32_t half
+    ctypedef struct fi_layout:
+        int ndim
+        int64_t shape[64]
+        int64_t gstep[64]
+        int64_t ostride[64]
+        int64_t gstart
+        char *data
+    ctypedef struct fi_spec:
+        int sampler, dtype
+        double low, range, lo, hi
+        double mean, std, pa, qb, d, cq, cmax, log_off
+    void fi_layout_coalesce(fi_layout *lay)
+    int fi_fill(const fi_spec *spec, const fi_stream *st, const fi_layout *lay,
+                int64_t e_begin, int64_t e_end, int nthreads)
+    void fi_stream_after(const fi_stream *st, int word32, uint64_t nwords, fi_stream *after)
+    const char *fi_isa_current()
+    int fi_isa_supported(const char *name)
+    int fi_isa_select(const char *name)
+    const char *fi_isa_best()
+    int fi_openmp_enabled()
+
+MAXDIM = FI_MAXDIM
+_M64 = (1 << 64) - 1
+
+cdef void _set_stream(fi_stream *st, tuple s):
+    state, inc, has_half, half = s
+    st.state_hi = (state >> 64) & _M64
+    st.state_lo = state & _M64
+    st.inc_hi = (inc >> 64) & _M64
+    st.inc_lo = inc & _M64
+    st.has_half = 1 if has_half else 0
+    st.half = half & 0xffffffff
+
+
+def fill(int sampler, int dtype, tuple params, tuple stream, size_t data, tuple shape,
+         tuple gsteps, tuple ostrides, int64_t gstart, int nthreads, int64_t slice_elems):
+    """Fill the block described by (data, shape, gsteps, ostrides, gstart).
+
+    params = (low, range, lo, hi, mean, std, pa, qb, d, cq, cmax, log_off);
+    stream = (state, inc, has_half, half) as numpy's PCG64 state holds them.
+    """
+    cdef fi_spec spec
+    cdef fi_stream st
+    cdef fi_layout lay
+    cdef int64_t total = 1, e, e_end
+    cdef int k, rc = 0
+    spec.sampler = sampler
+    spec.dtype = dtype
+    (spec.low, spec.range, spec.lo, spec.hi, spec.mean, spec.std, spec.pa, spec.qb,
+     spec.d, spec.cq, spec.cmax, spec.log_off) = params
+    _set_stream(&st, stream)
+    if len(shape) > FI_MAXDIM:
+        raise ValueError(f"at most {FI_MAXDIM} dimensions are supported")
+    lay.ndim = len(shape)
+    for k in range(lay.ndim):
+        lay.shape[k] = shape[k]
+        lay.gstep[k] = gsteps[k]
+        lay.ostride[k] = ostrides[k]
+        total *= lay.shape[k]
+    lay.gstart = gstart
+    lay.data = <char *>data
+    if lay.ndim == 0:
+        lay.ndim = 1
+        lay.shape[0] = 1
+        lay.gstep[0] = 1
+        lay.ostride[0] = 0
+    fi_layout_coalesce(&lay)
+    e = 0
+    while e < total:
+        e_end = e + slice_elems if total - e > slice_elems else total
+        with nogil:
+            rc = fi_fill(&spec, &st, &lay, e, e_end, nthreads)
+        if rc != 0:
+            raise ValueError("invalid arguments for the fill engine")
+        e = e_end
+        if e < total:
+            PyErr_CheckSignals()
+
+
+def stream_after(tuple stream, bint word32, uint64_t nwords):
+    """numpy's PCG64 state after `nwords` 32-bit words (word32) or 64-bit draws."""
+    cdef fi_stream st, after
+    _set_stream(&st, stream)
+    fi_stream_after(&st, word32, nwords, &after)
+    cdef object hi = after.state_hi
+    return ((hi << 64) | after.state_lo, stream[1], after.has_half, after.half)
+
+
+def isa_current():
+    return fi_isa_current().decode()
+
+
+def isa_best():
+    return fi_isa_best().decode()
+
+
+def isa_supported(str name):
+    return bool(fi_isa_supported(name.encode()))
+
+
+def isa_select(str name):
+    return fi_isa_select(name.encode())
+
+
+def openmp_enabled():
+    return bool(fi_openmp_enabled())

@@ -1,0 +1,39 @@
+"""The common path of every sampler: validate everything, then fill once."""
+
+import math
+
+from . import _core, _dtypes, _engine, _layout, _rng
+
+UNIFORM, NORMAL = 0, 1
+# Elements per engine call; between calls Ctrl-C is checked (tens of milliseconds apart).
+_SLICE = 1 << 24
+
+
+def fill(sampler, make_params, shape, out, dtype, rng, threads, global_shape, index):
+    """Validate the arguments, then fill `out` (or a new array) in place and return it.
+
+    Nothing is written, and a Generator is not advanced, unless every argument is valid.
+    """
+    arr = None
+    if out is not None:
+        arr = _layout.as_writable_array(out)
+    code = _dtypes.resolve(dtype, None if arr is None else arr.dtype)
+    params = make_params(code)
+    nthreads = _engine.resolve_threads(threads)
+    bshape, gstart, gsteps = _layout.block(shape, None if arr is None else arr.shape,
+                                           global_shape, index)
+    stream = _rng.resolve(rng)
+    if arr is None:
+        arr = _layout.allocate(bshape, code)
+        out = arr
+    n = math.prod(bshape)
+    word32 = code != _dtypes.F64
+    # A block of a larger tensor reads the stream without consuming it: every block of the
+    # same tensor must see the same state.
+    advance = global_shape is None
+    with _rng.consuming(stream, word32, n, advance) as state:
+        if n:
+            data = arr.__array_interface__["data"][0]
+            _core.fill(sampler, code, params, state, data, bshape, gsteps, arr.strides,
+                       gstart, nthreads, _SLICE)
+    return out

@@ -1,0 +1,113 @@
+"""Where each element of `out` sits in the global stream: shape/out/global_shape/index."""
+
+import math
+import operator
+
+import numpy as np
+
+from . import _dtypes
+
+
+def _as_shape(shape, name):
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, (bool, np.bool_)):
+        shape = (shape,)
+    try:
+        dims = tuple(operator.index(s) for s in shape)
+    except TypeError:
+        raise TypeError(f"{name} must be an int or a tuple of ints, got {shape!r}") from None
+    if any(s < 0 for s in dims):
+        raise ValueError(f"{name} must not contain negative sizes, got {dims}")
+    return dims
+
+
+def as_writable_array(out):
+    """A numpy view of `out` that shares its memory (never a copy)."""
+    if isinstance(out, np.ndarray):
+        arr = out
+    else:
+        try:
+            mv = memoryview(out)
+        except TypeError:
+            raise TypeError(f"out must be a numpy array or a writable buffer, got "
+                            f"{type(out).__name__}") from None
+        if mv.readonly:
+            raise ValueError("out is read-only")
+        arr = np.asarray(mv)
+    if not arr.flags.writeable:
+        raise ValueError("out is read-only (flags.writeable is False)")
+    return arr
+
+
+def block(shape, out_shape, global_shape, index):
+    """Resolve the block: returns (block_shape, gstart, gsteps).
+
+    Without `global_shape` the block is the whole tensor. With it, `index` (a tuple of
+    slices or ints, one per leading axis) names the block of the virtual global tensor.
+    """
+    if global_shape is None:
+        if index is not None:
+            raise ValueError("index= needs global_shape= (the shape of the whole tensor)")
+        if shape is None and out_shape is None:
+            raise TypeError("give shape or out")
+        bshape = _as_shape(shape, "shape") if shape is not None else tuple(out_shape)
+        if shape is not None and out_shape is not None and bshape != tuple(out_shape):
+            raise ValueError(f"shape {bshape} does not match out.shape {tuple(out_shape)}")
+        _check_size(bshape)
+        return bshape, 0, c_steps(bshape)
+
+    gshape = _as_shape(global_shape, "global_shape")
+    _check_size(gshape)
+    if index is None:
+        index = ()
+    if not isinstance(index, tuple):
+        index = (index,)
+    if len(index) > len(gshape):
+        raise ValueError(f"index has {len(index)} entries but global_shape has {len(gshape)} axes")
+    index = index + (slice(None),) * (len(gshape) - len(index))
+    cstride = c_steps(gshape)
+    gstart = 0
+    bshape, gsteps = [], []
+    for ax, (ix, n, cs) in enumerate(zip(index, gshape, cstride)):
+        if isinstance(ix, slice):
+            start, stop, step = ix.indices(n)
+            if step <= 0:
+                raise ValueError(f"index[{ax}] must have a positive step, got {ix}")
+            length = len(range(start, stop, step))
+            gstart += start * cs if length else 0
+            bshape.append(length)
+            gsteps.append(step * cs)
+        elif isinstance(ix, (int, np.integer)) and not isinstance(ix, (bool, np.bool_)):
+            i = int(ix)
+            if i < -n or i >= n:
+                raise ValueError(f"index[{ax}] = {i} is out of range for global_shape[{ax}] = {n}")
+            gstart += (i % n) * cs
+        else:
+            raise TypeError(f"index entries must be slices or ints, got {ix!r} at position {ax}")
+    bshape = tuple(bshape)
+    if shape is not None and _as_shape(shape, "shape") != bshape:
+        raise ValueError(f"shape {tuple(shape)} does not match the block {bshape} that index "
+                         f"selects")
+    if out_shape is not None and tuple(out_shape) != bshape:
+        raise ValueError(f"out.shape {tuple(out_shape)} does not match the block {bshape} that "
+                         f"index selects")
+    if math.prod(bshape) == 0:
+        gstart = 0
+    return bshape, gstart, tuple(gsteps)
+
+
+def c_steps(shape):
+    """Flat-index step of each axis of a C-ordered tensor of this shape."""
+    steps, acc = [], 1
+    for n in reversed(shape):
+        steps.append(acc)
+        acc *= max(n, 1)
+    return tuple(reversed(steps))
+
+
+def _check_size(shape):
+    if math.prod(shape) >= 2**63:
+        raise ValueError(f"tensor of shape {shape} has 2**63 or more elements")
+
+
+def allocate(shape, code):
+    return np.empty(shape, dtype=_dtypes.numpy_dtype(code))

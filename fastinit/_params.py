@@ -1,0 +1,101 @@
+"""Per-call constants of the samplers, computed once in double precision.
+
+The C kernels get (low, range, lo, hi, mean, std, pa, qb, d, cq, cmax, log_off); see
+src/kernel_body.h for how they are used.
+"""
+
+import math
+
+from . import _dtypes
+
+_INF = math.inf
+# Intervals whose whole probability lies below this are sampled with rescaled probabilities
+# (t / S, log t = log(t / S) + log S) so that float32 keeps full relative precision.
+_SCALE_BELOW = 2.0 ** -60
+_BIG = 1e30
+CENTRAL = 0.425          # AS 241's split between the central and the tail approximation
+
+
+def _finite(x, name):
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number, got {type(x).__name__}") from None
+    if not math.isfinite(x):
+        raise ValueError(f"{name} must be finite, got {x}")
+    return x
+
+
+def _bound(x, name):
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number, got {type(x).__name__}") from None
+    if math.isnan(x):
+        raise ValueError(f"{name} must not be NaN")
+    return x
+
+
+def phi(x):
+    """Standard normal CDF, accurate in the lower tail (x may be +-inf)."""
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
+
+
+def uniform(low, high, code):
+    low = _finite(low, "low")
+    high = _finite(high, "high")
+    if not low < high:
+        raise ValueError(f"low must be < high, got low={low}, high={high}")
+    rng = high - low
+    if not math.isfinite(rng):
+        raise ValueError(f"high - low overflows: low={low}, high={high}")
+    lo = _dtypes.ceil(code, low)
+    hi = _dtypes.below(code, high)
+    if not lo <= hi:
+        raise ValueError(f"no {_dtypes.NAMES[code]} value lies in [low, high) = [{low}, {high})")
+    return (low, rng, lo, hi, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+
+
+def normal(mean, std, lower, upper, code):
+    """Constants for mean + std * Phi^-1(Phi(l) + u (Phi(h) - Phi(l))), l/h in std units."""
+    mean = _finite(mean, "mean")
+    std = _finite(std, "std")
+    if std < 0:
+        raise ValueError(f"std must be >= 0, got {std}")
+    l = _bound(lower, "lower")
+    h = _bound(upper, "upper")
+    if not l < h:
+        raise ValueError(f"lower must be < upper, got lower={l}, upper={h}")
+    pa = phi(l)          # P(Z < l)
+    qb = phi(-h)         # P(Z > h)
+    if l >= 0:
+        d = phi(-l) - qb
+    elif h <= 0:
+        d = phi(h) - pa
+    else:
+        d = 1.0 - pa - qb
+    if not d > 1e-300:
+        raise ValueError(f"the interval [lower, upper] = [{l}, {h}] has a probability below "
+                         f"1e-300 under N(0, 1); bounds beyond about 37 std are not supported")
+    cq = pa + 0.5 * d - 0.5
+    cmax = CENTRAL
+    log_off = 0.0
+    tail_mass = phi(h) if h <= 0 else (phi(-l) if l >= 0 else 1.0)
+    if tail_mass < _SCALE_BELOW:
+        scale = 2.0 ** math.floor(math.log2(tail_mass))
+        log_off = math.log(scale)
+        cq, cmax = 0.0, -1.0
+        if h <= 0:
+            pa, d, qb = pa / scale, d / scale, _BIG
+        else:
+            qb, d, pa = qb / scale, d / scale, _BIG
+    a = mean + std * l if l > -_INF else -_INF
+    b = mean + std * h if h < _INF else _INF
+    if std == 0:
+        a = b = mean
+    lo = _dtypes.ceil(code, a) if a > -_INF else -_INF
+    hi = _dtypes.floor(code, b) if b < _INF else _INF
+    if not lo <= hi:
+        raise ValueError(f"no {_dtypes.NAMES[code]} value lies in [mean + std*lower, "
+                         f"mean + std*upper] = [{a}, {b}]")
+    return (0.0, 0.0, lo, hi, mean, std, pa, qb, d, cq, cmax, log_off)

@@ -1,0 +1,58 @@
+/* Runtime choice of the kernel instance. Every instance gives identical bits, so the
+ * choice only affects speed; FASTINIT_SIMD (read by the Python layer) can force one. */
+#include <string.h>
+#include "kernels.h"
+#include "dispatch.h"
+
+static const fi_kernel_table *current = 0;
+
+int fi_isa_supported(const char *name)
+{
+    if (strcmp(name, "base") == 0) return 1;
+#if defined(FI_HAVE_X86_KERNELS)
+    __builtin_cpu_init();
+    if (strcmp(name, "avx2") == 0) return __builtin_cpu_supports("avx2") ? 1 : 0;
+    if (strcmp(name, "avx512") == 0)
+        return (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")) ? 1 : 0;
+#endif
+    return 0;
+}
+
+static const fi_kernel_table *lookup(const char *name)
+{
+    if (strcmp(name, "base") == 0) return &fi_kernels_base;
+#if defined(FI_HAVE_X86_KERNELS)
+    if (strcmp(name, "avx2") == 0) return &fi_kernels_avx2;
+    if (strcmp(name, "avx512") == 0) return &fi_kernels_avx512;
+#endif
+    return 0;
+}
+
+const char *fi_isa_best(void)
+{
+    if (fi_isa_supported("avx512")) return "avx512";
+    if (fi_isa_supported("avx2")) return "avx2";
+    return "base";
+}
+
+int fi_isa_select(const char *name)
+{
+    if (strcmp(name, "auto") == 0) name = fi_isa_best();
+    const fi_kernel_table *t = lookup(name);
+    if (!t) {
+        if (strcmp(name, "avx2") == 0 || strcmp(name, "avx512") == 0) return -2;
+        return -1;
+    }
+    if (!fi_isa_supported(name)) return -2;
+    current = t;
+    return 0;
+}
+
+const fi_kernel_table *fi_kernels(void)
+{
+    if (!current) fi_isa_select("auto");
+    return current;
+}
+
+const char *fi_isa_current(void) { return fi_kernels()->name; }

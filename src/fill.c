@@ -1,0 +1,269 @@
+#include <string.h>
+#include "fill.h"
+#include "pcg64.h"
+#include "dispatch.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Elements per inner chunk: word and value buffers stay in L1. */
+#define FI_CHUNK 1024
+
+int fi_openmp_enabled(void)
+{
+#ifdef _OPENMP
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+static int is_word32(int dtype) { return dtype != FI_F64; }
+static int64_t itemsize(int dtype) { return dtype == FI_F64 ? 8 : dtype == FI_F32 ? 4 : 2; }
+
+void fi_layout_coalesce(fi_layout *lay)
+{
+    /* drop length-1 axes, then merge axis k into k+1 when stepping k equals stepping k+1
+     * shape[k+1] times, both in the global index and in memory */
+    int nd = 0;
+    for (int k = 0; k < lay->ndim; k++) {
+        if (lay->shape[k] == 1) continue;
+        lay->shape[nd] = lay->shape[k];
+        lay->gstep[nd] = lay->gstep[k];
+        lay->ostride[nd] = lay->ostride[k];
+        nd++;
+    }
+    if (nd == 0) {   /* a single element (or a 0-d array) */
+        lay->shape[0] = 1; lay->gstep[0] = 1; lay->ostride[0] = 0; nd = 1;
+    }
+    int out = 0;
+    for (int k = 1; k < nd; k++) {
+        if (lay->gstep[out] == lay->gstep[k] * lay->shape[k] &&
+            lay->ostride[out] == lay->ostride[k] * lay->shape[k]) {
+            lay->shape[out] *= lay->shape[k];
+            lay->gstep[out] = lay->gstep[k];
+            lay->ostride[out] = lay->ostride[k];
+        } else {
+            out++;
+            lay->shape[out] = lay->shape[k];
+            lay->gstep[out] = lay->gstep[k];
+            lay->ostride[out] = lay->ostride[k];
+        }
+    }
+    lay->ndim = out + 1;
+}
+
+typedef struct {
+    const fi_spec *spec;
+    const fi_stream *st;
+    const fi_kernel_table *kt;
+    fi_params_f pf;
+    fi_params_d pd;
+} fi_job;
+
+typedef struct {
+    fi_pcg_cursor cur;
+    uint64_t draws[FI_CHUNK / 2 + 2];
+    uint32_t w32[FI_CHUNK + 4];
+    uint64_t w64[FI_CHUNK];
+    float vf[FI_CHUNK];
+    double vd[FI_CHUNK];
+    uint16_t vh[FI_CHUNK];
+} fi_worker;
+
+/* 32-bit words j0 .. j0+n-1 of the element word stream (word 0 is numpy's buffered half if
+ * there is one), n <= FI_CHUNK. */
+static void words32(fi_worker *wk, const fi_stream *st, uint64_t j0, int64_t n, uint32_t *out)
+{
+    if (n <= 0) return;
+    if (st->has_half) {
+        if (j0 == 0) {
+            out[0] = st->half;
+            out++; n--;
+            if (n == 0) return;
+        } else {
+            j0 -= 1;
+        }
+    }
+    uint64_t d0 = j0 >> 1;
+    int odd = (int)(j0 & 1u);
+    int64_t nd = (odd + n + 1) >> 1;
+    fi_pcg_cursor_seek(&wk->cur, d0);
+    fi_pcg_cursor_draws(&wk->cur, wk->draws, nd);
+    /* numpy's next_uint32 hands out the low half of a draw first */
+    if (!odd) {
+        int64_t i = 0;
+        for (; i + 1 < n; i += 2) {
+            uint64_t x = wk->draws[i >> 1];
+            out[i] = (uint32_t)x;
+            out[i + 1] = (uint32_t)(x >> 32);
+        }
+        if (i < n) out[i] = (uint32_t)wk->draws[i >> 1];
+    } else {
+        for (int64_t i = 0; i < n; i++) {
+            uint64_t x = wk->draws[(i + 1) >> 1];
+            out[i] = (i & 1) ? (uint32_t)x : (uint32_t)(x >> 32);
+        }
+    }
+}
+
+static void words64(fi_worker *wk, uint64_t j0, int64_t n, uint64_t *out)
+{
+    fi_pcg_cursor_seek(&wk->cur, j0);
+    fi_pcg_cursor_draws(&wk->cur, out, n);
+}
+
+/* Words for n elements with global indices g, g+gs, ..., into wk->w32 / wk->w64. */
+static void gather_words(fi_worker *wk, const fi_job *job, uint64_t g, int64_t gs, int64_t n)
+{
+    const int w32 = is_word32(job->spec->dtype);
+    if (gs == 1) {
+        if (w32) words32(wk, job->st, g, n, wk->w32);
+        else words64(wk, g, n, wk->w64);
+        return;
+    }
+    /* strided in the global index: generate covering windows and pick */
+    int64_t i = 0;
+    while (i < n) {
+        int64_t span_left = (n - 1 - i) * gs + 1;
+        int64_t win = span_left < FI_CHUNK ? span_left : FI_CHUNK;
+        uint64_t start = g + (uint64_t)(i * gs);
+        if (w32) {
+            uint32_t tmp[FI_CHUNK];
+            words32(wk, job->st, start, win, tmp);
+            for (int64_t o = 0; o < win && i < n; o += gs) wk->w32[i++] = tmp[o];
+        } else {
+            uint64_t tmp[FI_CHUNK];
+            words64(wk, start, win, tmp);
+            for (int64_t o = 0; o < win && i < n; o += gs) wk->w64[i++] = tmp[o];
+        }
+    }
+}
+
+/* Values for n <= FI_CHUNK elements of a run; writes through `ptr` with byte stride os. */
+static void run_chunk(fi_worker *wk, const fi_job *job, uint64_t g, int64_t gs, int64_t n,
+                      char *ptr, int64_t os)
+{
+    const fi_spec *sp = job->spec;
+    const fi_kernel_table *kt = job->kt;
+    const int64_t isz = itemsize(sp->dtype);
+    const int contig = os == isz;
+    gather_words(wk, job, g, gs, n);
+    if (sp->dtype == FI_F64) {
+        double *dst = contig ? (double *)ptr : wk->vd;
+        if (sp->sampler == FI_UNIFORM) kt->uniform_d(wk->w64, n, &job->pd, dst);
+        else kt->normal_d(wk->w64, n, &job->pd, dst);
+        if (!contig)
+            for (int64_t i = 0; i < n; i++) memcpy(ptr + i * os, &wk->vd[i], 8);
+        return;
+    }
+    float *dst = (contig && sp->dtype == FI_F32) ? (float *)ptr : wk->vf;
+    if (sp->sampler == FI_UNIFORM) kt->uniform_f(wk->w32, n, &job->pf, dst);
+    else kt->normal_f(wk->w32, n, &job->pf, dst);
+    if (sp->dtype == FI_F32) {
+        if (!contig)
+            for (int64_t i = 0; i < n; i++) memcpy(ptr + i * os, &wk->vf[i], 4);
+        return;
+    }
+    uint16_t *hdst = contig ? (uint16_t *)ptr : wk->vh;
+    if (sp->dtype == FI_F16) kt->to_f16(wk->vf, n, hdst);
+    else kt->to_bf16(wk->vf, n, hdst);
+    if (!contig)
+        for (int64_t i = 0; i < n; i++) memcpy(ptr + i * os, &wk->vh[i], 2);
+}
+
+/* One thread's share: C-order positions [a, b) of out. */
+static void work_range(const fi_job *job, const fi_layout *lay, int64_t a, int64_t b)
+{
+    fi_worker wk;
+    const fi_stream *st = job->st;
+    fi_pcg_cursor_init(&wk.cur, fi_u128_make(st->state_hi, st->state_lo),
+                       fi_u128_make(st->inc_hi, st->inc_lo));
+    const int last = lay->ndim - 1;
+    const int64_t L = lay->shape[last];
+    const int64_t gs = lay->gstep[last];
+    const int64_t os = lay->ostride[last];
+    int64_t e = a;
+    while (e < b) {
+        int64_t row = e / L, col = e % L;
+        int64_t g = lay->gstart, off = 0;
+        for (int k = last - 1; k >= 0; k--) {
+            int64_t ik = row % lay->shape[k];
+            row /= lay->shape[k];
+            g += ik * lay->gstep[k];
+            off += ik * lay->ostride[k];
+        }
+        int64_t seg = L - col < b - e ? L - col : b - e;
+        g += col * gs;
+        char *ptr = lay->data + off + col * os;
+        for (int64_t i = 0; i < seg; i += FI_CHUNK) {
+            int64_t n = seg - i < FI_CHUNK ? seg - i : FI_CHUNK;
+            run_chunk(&wk, job, (uint64_t)(g + i * gs), gs, n, ptr + i * os, os);
+        }
+        e += seg;
+    }
+}
+
+static float to_f(double x) { return (float)x; }
+
+int fi_fill(const fi_spec *spec, const fi_stream *st, const fi_layout *lay,
+            int64_t e_begin, int64_t e_end, int nthreads)
+{
+    if (!spec || !st || !lay || lay->ndim < 1 || lay->ndim > FI_MAXDIM) return -1;
+    if (spec->dtype < FI_F32 || spec->dtype > FI_BF16) return -1;
+    if (spec->sampler != FI_UNIFORM && spec->sampler != FI_NORMAL) return -1;
+    if (e_end <= e_begin) return 0;
+    fi_job job;
+    job.spec = spec;
+    job.st = st;
+    job.kt = fi_kernels();
+    job.pd = (fi_params_d){spec->low, spec->range, spec->lo, spec->hi, spec->mean, spec->std,
+                           spec->pa, spec->qb, spec->d, spec->cq, spec->cmax, spec->log_off};
+    job.pf = (fi_params_f){to_f(spec->low), to_f(spec->range), to_f(spec->lo), to_f(spec->hi),
+                           to_f(spec->mean), to_f(spec->std), to_f(spec->pa), to_f(spec->qb),
+                           to_f(spec->d), to_f(spec->cq), to_f(spec->cmax), to_f(spec->log_off)};
+    int64_t total = e_end - e_begin;
+    /* Below this many elements a second thread costs more than it saves. */
+    const int64_t min_per_thread = 1 << 15;
+    int64_t maxt = total / min_per_thread;
+    int nt = nthreads < 1 ? 1 : nthreads;
+    if (maxt < nt) nt = maxt < 1 ? 1 : (int)maxt;
+    if (nt == 1) {
+        work_range(&job, lay, e_begin, e_end);
+        return 0;
+    }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt)
+    {
+        int t = omp_get_thread_num(), n = omp_get_num_threads();
+        int64_t a = e_begin + total * t / n, b = e_begin + total * (t + 1) / n;
+        work_range(&job, lay, a, b);
+    }
+#else
+    work_range(&job, lay, e_begin, e_end);
+#endif
+    return 0;
+}
+
+void fi_stream_after(const fi_stream *st, int word32, uint64_t nwords, fi_stream *after)
+{
+    fi_u128 s = fi_u128_make(st->state_hi, st->state_lo);
+    fi_u128 inc = fi_u128_make(st->inc_hi, st->inc_lo);
+    *after = *st;
+    uint64_t ndraws;
+    if (!word32) {
+        ndraws = nwords;          /* next_uint64 leaves the buffered half alone */
+    } else {
+        uint64_t fresh = nwords;
+        if (st->has_half && nwords > 0) fresh = nwords - 1;
+        if (st->has_half && nwords == 0) return;
+        ndraws = (fresh + 1) / 2;
+        after->has_half = (int)(fresh & 1u);
+        /* numpy keeps the last upper half in `uinteger` even once it has been handed out */
+        if (ndraws > 0)
+            after->half = (uint32_t)(fi_pcg_output(fi_pcg_advance(s, inc, ndraws)) >> 32);
+    }
+    s = fi_pcg_advance(s, inc, ndraws);
+    after->state_hi = (uint64_t)(s >> 64);
+    after->state_lo = (uint64_t)s;
+}

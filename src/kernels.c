@@ -1,0 +1,135 @@
+/* Instantiates the element kernels for one ISA; FI_ISA is set by the build (base, avx2, avx512). */
+#include <stdint.h>
+#include "kernels.h"
+
+#ifndef FI_ISA
+#define FI_ISA base
+#endif
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define FI_NAME(x) CAT(CAT(x, _), FI_ISA)
+#define STR_(a) #a
+#define CAT_STR(a) STR_(a)
+
+/* ---- float instance: 32-bit words, AS 241 PPND7 (about 1e-7 relative) ---- */
+#define T float
+#define W uint32_t
+#define UWORD uint32_t
+#define P fi_params_f
+#define SFX _f
+#define SIGNED_U int32_t
+#define SIGNED_K int32_t
+#define UNIFORM_SHIFT 8
+#define UNIFORM_SCALE 0x1p-24f
+#define WORD_TO_K(x) (x)
+#define K_MASK 0xffffffffu
+#define K_HALF 0x80000000u
+#define K_HALF_M1 0x7fffffffu
+#define SCALE_B 0x1p-32f
+#define HALF_ULP_B 0x1p-33f
+#define LOG fi_log_f
+#define SQRT __builtin_sqrtf
+#define C_CONST1 0.180625f
+#define C_CONST2 1.6f
+#define HORNER_A(r) (((59.109374720f * (r) + 159.29113202f) * (r) + 50.434271938f) * (r) + 3.3871327179f)
+#define HORNER_B(r) (((67.187563600f * (r) + 78.757757664f) * (r) + 17.895169469f) * (r) + 1.0f)
+#define SEL(f, a, b) ((f) ? (a) : (b))
+#define TAIL_NUM(x, f) (((SEL(f, 0.017337203997f, 0.17023821103f) * (x) + SEL(f, 0.42868294337f, 1.3067284816f)) * (x) \
+                          + SEL(f, 3.0812263860f, 2.7568153900f)) * (x) + SEL(f, 6.6579051150f, 1.4234372777f))
+#define TAIL_DEN(x, f) ((SEL(f, 0.012258202635f, 0.12021132975f) * (x) + SEL(f, 0.24197894225f, 0.73700164250f)) * (x) + 1.0f)
+#include "kernel_body.h"
+#undef T
+#undef W
+#undef UWORD
+#undef P
+#undef SFX
+#undef SIGNED_U
+#undef SIGNED_K
+#undef UNIFORM_SHIFT
+#undef UNIFORM_SCALE
+#undef WORD_TO_K
+#undef K_MASK
+#undef K_HALF
+#undef K_HALF_M1
+#undef SCALE_B
+#undef HALF_ULP_B
+#undef LOG
+#undef SQRT
+#undef C_CONST1
+#undef C_CONST2
+#undef HORNER_A
+#undef HORNER_B
+#undef TAIL_NUM
+#undef TAIL_DEN
+
+/* ---- double instance: k = r >> 12 of a 64-bit draw, AS 241 PPND16 (about 1e-16) ---- */
+#define T double
+#define W uint64_t
+#define UWORD uint64_t
+#define P fi_params_d
+#define SFX _d
+#define SIGNED_U int64_t
+#define SIGNED_K int64_t
+#define UNIFORM_SHIFT 11
+#define UNIFORM_SCALE 0x1p-53
+#define WORD_TO_K(x) ((x) >> 12)
+#define K_MASK 0xfffffffffffffULL
+#define K_HALF 0x8000000000000ULL
+#define K_HALF_M1 0x7ffffffffffffULL
+#define SCALE_B 0x1p-52
+#define HALF_ULP_B 0x1p-53
+#define LOG fi_log_d
+#define SQRT __builtin_sqrt
+#define C_CONST1 0.180625
+#define C_CONST2 1.6
+#define H8(x, c7, c6, c5, c4, c3, c2, c1, c0) \
+    (((((((((c7) * (x) + (c6)) * (x) + (c5)) * (x) + (c4)) * (x) + (c3)) * (x) + (c2)) * (x) + (c1)) * (x)) + (c0))
+#define HORNER_A(r) H8(r, 2.5090809287301226727e+03, 3.3430575583588128105e+04, 6.7265770927008700853e+04, \
+    4.5921953931549871457e+04, 1.3731693765509461125e+04, 1.9715909503065514427e+03, 1.3314166789178437745e+02, \
+    3.3871328727963666080e+00)
+#define HORNER_B(r) H8(r, 5.2264952788528545610e+03, 2.8729085735721942674e+04, 3.9307895800092710610e+04, \
+    2.1213794301586595867e+04, 5.3941960214247511077e+03, 6.8718700749205790830e+02, 4.2313330701600911252e+01, 1.0)
+#define TAIL_NUM(x, f) H8(x, SEL(f, 2.01033439929228813265e-07, 7.74545014278341407640e-04), \
+    SEL(f, 2.71155556874348757815e-05, 2.27238449892691845833e-02), SEL(f, 1.24266094738807843860e-03, 2.41780725177450611770e-01), \
+    SEL(f, 2.65321895265761230930e-02, 1.27045825245236838258e+00), SEL(f, 2.96560571828504891230e-01, 3.64784832476320460504e+00), \
+    SEL(f, 1.78482653991729133580e+00, 5.76949722146069140550e+00), SEL(f, 5.46378491116411436990e+00, 4.63033784615654529590e+00), \
+    SEL(f, 6.65790464350110377720e+00, 1.42343711074968357734e+00))
+#define TAIL_DEN(x, f) H8(x, SEL(f, 2.04426310338993978564e-15, 1.05075007164441684324e-09), \
+    SEL(f, 1.42151175831644588870e-07, 5.47593808499534494600e-04), SEL(f, 1.84631831751005468180e-05, 1.51986665636164571966e-02), \
+    SEL(f, 7.86869131145613259100e-04, 1.48103976427480074590e-01), SEL(f, 1.48753612908506148525e-02, 6.89767334985100004550e-01), \
+    SEL(f, 1.36929880922735805310e-01, 1.67638483018380384940e+00), SEL(f, 5.99832206555887937690e-01, 2.05319162663775882187e+00), 1.0)
+#include "kernel_body.h"
+
+/* ---- float32 -> float16 / bfloat16, round to nearest even ---- */
+/* Inputs are finite or +-inf (never NaN: the samplers cannot produce one). */
+void FI_NAME(fi_to_f16)(const float *restrict in, int64_t n, uint16_t *restrict out)
+{
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t b = fi_bits_f(in[i]);
+        uint32_t sign = (b >> 16) & 0x8000u;
+        uint32_t a = b & 0x7fffffffu;
+        /* normal half: rebias the exponent, round the 13 dropped bits to nearest even */
+        uint32_t nr = (a + 0xc8000fffu + ((a >> 13) & 1u)) >> 13;   /* a - (112 << 23) + 0xfff + odd */
+        /* subnormal half: adding 0.5 (2^-1) aligns the result's lsb with 2^-24; the FPU rounds */
+        float sf = fi_from_bits_f(a) + 0.5f;
+        uint32_t sr = fi_bits_f(sf) - 0x3f000000u;
+        uint32_t h = a < 0x38800000u ? sr : nr;        /* below 2^-14: subnormal */
+        h = a >= 0x477ff000u ? 0x7c00u : h;            /* rounds to >= 65520: inf */
+        out[i] = (uint16_t)(h | sign);
+    }
+}
+
+void FI_NAME(fi_to_bf16)(const float *restrict in, int64_t n, uint16_t *restrict out)
+{
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t b = fi_bits_f(in[i]);
+        out[i] = (uint16_t)((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
+    }
+}
+
+const fi_kernel_table CAT(fi_kernels_, FI_ISA) = {
+    CAT_STR(FI_ISA),
+    FI_NAME(fi_uniform_f), FI_NAME(fi_uniform_d),
+    FI_NAME(fi_normal_f), FI_NAME(fi_normal_d),
+    FI_NAME(fi_to_f16), FI_NAME(fi_to_bf16),
+};
