@@ -63,7 +63,6 @@ typedef struct {
 
 typedef struct {
     fi_pcg_cursor cur;
-    uint64_t draws[FI_CHUNK / 2 + 2];
     uint32_t w32[FI_CHUNK + 4];
     uint64_t w64[FI_CHUNK];
     float vf[FI_CHUNK];
@@ -85,25 +84,18 @@ static void words32(fi_worker *wk, const fi_stream *st, uint64_t j0, int64_t n, 
             j0 -= 1;
         }
     }
-    uint64_t d0 = j0 >> 1;
-    int odd = (int)(j0 & 1u);
-    int64_t nd = (odd + n + 1) >> 1;
-    fi_pcg_cursor_seek(&wk->cur, d0);
-    fi_pcg_cursor_draws(&wk->cur, wk->draws, nd);
-    /* numpy's next_uint32 hands out the low half of a draw first */
-    if (!odd) {
-        int64_t i = 0;
-        for (; i + 1 < n; i += 2) {
-            uint64_t x = wk->draws[i >> 1];
-            out[i] = (uint32_t)x;
-            out[i + 1] = (uint32_t)(x >> 32);
-        }
-        if (i < n) out[i] = (uint32_t)wk->draws[i >> 1];
-    } else {
-        for (int64_t i = 0; i < n; i++) {
-            uint64_t x = wk->draws[(i + 1) >> 1];
-            out[i] = (i & 1) ? (uint32_t)x : (uint32_t)(x >> 32);
-        }
+    fi_pcg_cursor_seek(&wk->cur, j0 >> 1);
+    if (j0 & 1u) {               /* start on the upper half of a draw */
+        uint64_t x;
+        fi_pcg_cursor_draws(&wk->cur, &x, 1);
+        *out++ = (uint32_t)(x >> 32);
+        n--;
+    }
+    fi_pcg_cursor_words(&wk->cur, out, n >> 1);
+    if (n & 1) {                 /* end on the lower half of a draw */
+        uint64_t x;
+        fi_pcg_cursor_draws(&wk->cur, &x, 1);
+        out[n - 1] = (uint32_t)x;
     }
 }
 

@@ -50,21 +50,23 @@ void FI_NAME(CAT(fi_normal, SFX))(const W *restrict w, int64_t n, const P *restr
         int neg = plo < pup;
         T t = neg ? plo : pup;
 
-        /* central branch */
+        /* central branch: z = q A(r) / B(r) */
         T r = C_CONST1 - q * q;
-        T za = HORNER_A(r);
+        T za = q * HORNER_A(r);
         T zb = HORNER_B(r);
-        T zc = q * za / zb;
 
         /* tail branches: coefficients chosen per element so both share one evaluation */
         T rr = SQRT(-(LOG(t) + log_off));
         int far = rr > (T)5;
         T x = rr - (far ? (T)5 : C_CONST2);
-        T zt = TAIL_NUM(x, far) / TAIL_DEN(x, far);
-        zt = neg ? -zt : zt;
+        T tn = TAIL_NUM(x, far);
+        T td = TAIL_DEN(x, far);
+        tn = neg ? -tn : tn;
 
+        /* one division for whichever branch applies */
         T aq = q < (T)0 ? -q : q;
-        T z = aq <= cmax ? zc : zt;
+        int central = aq <= cmax;
+        T z = (central ? za : tn) / (central ? zb : td);
         T val = mean + sd * z;
         val = val < lo ? lo : val;
         val = val > hi ? hi : val;

@@ -45,7 +45,20 @@ void fi_pcg_cursor_seek(fi_pcg_cursor *c, uint64_t draw)
     c->pos = draw;
 }
 
-void fi_pcg_cursor_draws(fi_pcg_cursor *c, uint64_t *out, int64_t n)
+/* Store one draw: as a 64-bit value, or as the two 32-bit words numpy's next_uint32 hands out
+ * (low half first). */
+static inline void store_draw(void *out, int64_t i, uint64_t x, int as_words)
+{
+    if (!as_words) {
+        ((uint64_t *)out)[i] = x;
+    } else {
+        uint32_t *w = (uint32_t *)out + 2 * i;
+        w[0] = (uint32_t)x;
+        w[1] = (uint32_t)(x >> 32);
+    }
+}
+
+static inline void draws_impl(fi_pcg_cursor *c, void *out, int64_t n, int as_words)
 {
     fi_u128 x = c->sigma;
     int64_t i = 0;
@@ -58,10 +71,10 @@ void fi_pcg_cursor_draws(fi_pcg_cursor *c, uint64_t *out, int64_t n)
         l2 = l1 * FI_PCG_MULT + c->inc;
         l3 = l2 * FI_PCG_MULT + c->inc;
         for (; i + FI_PCG_LANES <= n; i += FI_PCG_LANES) {
-            out[i + 0] = fi_pcg_output(l0);
-            out[i + 1] = fi_pcg_output(l1);
-            out[i + 2] = fi_pcg_output(l2);
-            out[i + 3] = fi_pcg_output(l3);
+            store_draw(out, i + 0, fi_pcg_output(l0), as_words);
+            store_draw(out, i + 1, fi_pcg_output(l1), as_words);
+            store_draw(out, i + 2, fi_pcg_output(l2), as_words);
+            store_draw(out, i + 3, fi_pcg_output(l3), as_words);
             l0 = l0 * m + p;
             l1 = l1 * m + p;
             l2 = l2 * m + p;
@@ -70,9 +83,13 @@ void fi_pcg_cursor_draws(fi_pcg_cursor *c, uint64_t *out, int64_t n)
         x = l0;
     }
     for (; i < n; i++) {
-        out[i] = fi_pcg_output(x);
+        store_draw(out, i, fi_pcg_output(x), as_words);
         x = x * FI_PCG_MULT + c->inc;
     }
     c->sigma = x;
     c->pos += (uint64_t)n;
 }
+
+void fi_pcg_cursor_draws(fi_pcg_cursor *c, uint64_t *out, int64_t n) { draws_impl(c, out, n, 0); }
+
+void fi_pcg_cursor_words(fi_pcg_cursor *c, uint32_t *out, int64_t n) { draws_impl(c, out, n, 1); }

@@ -39,11 +39,13 @@ typedef struct {
     fi_u128 mult_l, plus_l;   /* FI_PCG_LANES steps at once (leapfrog lanes) */
 } fi_pcg_cursor;
 
-#define FI_PCG_LANES 4
+#define FI_PCG_LANES 4   /* draws_impl spells the four lanes out */
 
 void fi_pcg_cursor_init(fi_pcg_cursor *c, fi_u128 s0, fi_u128 inc);
 void fi_pcg_cursor_seek(fi_pcg_cursor *c, uint64_t draw);
 /* Writes draws pos, pos+1, ..., pos+n-1 and moves the cursor past them. */
 void fi_pcg_cursor_draws(fi_pcg_cursor *c, uint64_t *out, int64_t n);
+/* The same n draws as 2n 32-bit words in numpy's next_uint32 order (low half first). */
+void fi_pcg_cursor_words(fi_pcg_cursor *c, uint32_t *out, int64_t n);
 
 #endif
