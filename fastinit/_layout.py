@@ -1,6 +1,7 @@
 """Where each element of `out` sits in the global stream: shape/out/global_shape/index."""
 
 import math
+import mmap
 import operator
 
 import numpy as np
@@ -109,5 +110,21 @@ def _check_size(shape):
         raise ValueError(f"tensor of shape {shape} has 2**63 or more elements")
 
 
+# Results at least this large get their own anonymous mapping with transparent huge pages:
+# first-touch page faults otherwise cost more than the sampling (the fill touches the pages
+# from all its threads).
+HUGE_ALLOC_BYTES = 1 << 23
+
+
 def allocate(shape, code):
-    return np.empty(shape, dtype=_dtypes.numpy_dtype(code))
+    """An uninitialised C-ordered array for the result."""
+    dtype = _dtypes.numpy_dtype(code)
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes < HUGE_ALLOC_BYTES or not hasattr(mmap, "MADV_HUGEPAGE"):
+        return np.empty(shape, dtype=dtype)
+    buf = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    try:
+        buf.madvise(mmap.MADV_HUGEPAGE)
+    except OSError:
+        pass          # THP disabled: ordinary pages
+    return np.frombuffer(buf, dtype=dtype).reshape(shape)
