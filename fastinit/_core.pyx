@@ -4,6 +4,9 @@ for Ctrl-C between slices of a long fill. Validation lives in the Python layer."
 
 from libc.stdint cimport int64_t, uint64_t, uint32_t
 from cpython.exc cimport PyErr_CheckSignals
+cimport numpy as cnp
+
+cnp.import_array()
 
 cdef extern from "fill.h" nogil:
     enum: FI_MAXDIM
@@ -45,9 +48,10 @@ cdef void _set_stream(fi_stream *st, tuple s):
     st.half = half & 0xffffffff
 
 
-def fill(int sampler, int dtype, tuple params, tuple stream, size_t data, tuple shape,
-         tuple gsteps, tuple ostrides, int64_t gstart, int nthreads, int64_t slice_elems):
-    """Fill the block described by (data, shape, gsteps, ostrides, gstart).
+def fill(int sampler, int dtype, tuple params, tuple stream, cnp.ndarray arr, tuple gsteps,
+         int64_t gstart, int nthreads, int64_t slice_elems):
+    """Fill `arr`, the block of the global tensor whose element (i_0, ...) has global flat
+    index gstart + sum i_k gsteps[k] (gsteps None: arr is the whole C-ordered tensor).
 
     params = (low, range, lo, hi, mean, std, pa, qb, d, cq, cmax, log_off);
     stream = (state, inc, has_half, half) as numpy's PCG64 state holds them.
@@ -55,24 +59,31 @@ def fill(int sampler, int dtype, tuple params, tuple stream, size_t data, tuple 
     cdef fi_spec spec
     cdef fi_stream st
     cdef fi_layout lay
-    cdef int64_t total = 1, e, e_end
+    cdef int64_t total = 1, e, e_end, acc = 1
     cdef int k, rc = 0
+    cdef int nd = cnp.PyArray_NDIM(arr)
+    cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(arr)
+    cdef cnp.npy_intp *strides = cnp.PyArray_STRIDES(arr)
     spec.sampler = sampler
     spec.dtype = dtype
     (spec.low, spec.range, spec.lo, spec.hi, spec.mean, spec.std, spec.pa, spec.qb,
      spec.d, spec.cq, spec.cmax, spec.log_off) = params
     _set_stream(&st, stream)
-    if len(shape) > FI_MAXDIM:
+    if nd > FI_MAXDIM:
         raise ValueError(f"at most {FI_MAXDIM} dimensions are supported")
-    lay.ndim = len(shape)
-    for k in range(lay.ndim):
-        lay.shape[k] = shape[k]
-        lay.gstep[k] = gsteps[k]
-        lay.ostride[k] = ostrides[k]
-        total *= lay.shape[k]
+    lay.ndim = nd
+    for k in range(nd - 1, -1, -1):
+        lay.shape[k] = dims[k]
+        lay.ostride[k] = strides[k]
+        if gsteps is None:
+            lay.gstep[k] = acc
+            acc *= dims[k] if dims[k] > 0 else 1
+        else:
+            lay.gstep[k] = gsteps[k]
+        total *= dims[k]
     lay.gstart = gstart
-    lay.data = <char *>data
-    if lay.ndim == 0:
+    lay.data = <char *>cnp.PyArray_DATA(arr)
+    if nd == 0:
         lay.ndim = 1
         lay.shape[0] = 1
         lay.gstep[0] = 1

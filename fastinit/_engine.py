@@ -8,6 +8,7 @@ from . import _core
 
 _lock = threading.Lock()
 _num_threads = None
+_default_threads = None
 
 SIMD_PATHS = ("base", "avx2", "avx512")
 
@@ -33,19 +34,23 @@ def get_num_threads():
     Defaults to ``OMP_NUM_THREADS`` when set, otherwise to the cores this process may run
     on (its CPU affinity). Fills of fewer than 32768 elements per thread use fewer threads.
     """
-    with _lock:
-        if _num_threads is None:
-            return _usable_cores()
-        return _num_threads
+    global _default_threads
+    n = _num_threads
+    if n is not None:
+        return n
+    if _default_threads is None:
+        _default_threads = _usable_cores()
+    return _default_threads
 
 
 def set_num_threads(n):
     """Set the default thread count for fills; ``None`` restores the automatic choice."""
-    global _num_threads
+    global _num_threads, _default_threads
     if n is not None:
         n = check_threads(n, name="n")
     with _lock:
         _num_threads = n
+        _default_threads = None      # re-read OMP_NUM_THREADS and the affinity
 
 
 def check_threads(threads, name="threads"):

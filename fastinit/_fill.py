@@ -31,9 +31,20 @@ def fill(sampler, make_params, shape, out, dtype, rng, threads, global_shape, in
     # A block of a larger tensor reads the stream without consuming it: every block of the
     # same tensor must see the same state.
     advance = global_shape is None
-    with _rng.consuming(stream, word32, n, advance) as state:
+    if global_shape is None:
+        gsteps = None              # the C layer derives C-order steps from the shape
+    bg = stream.bitgen
+    if bg is None:
         if n:
-            data = arr.__array_interface__["data"][0]
-            _core.fill(sampler, code, params, state, data, bshape, gsteps, arr.strides,
-                       gstart, nthreads, _SLICE)
+            _core.fill(sampler, code, params, stream.state, arr, gsteps, gstart, nthreads,
+                       _SLICE)
+        return out
+    # The bit generator's lock makes a Generator shared between threads hand each fill its
+    # own piece of the stream, as numpy's own methods do. On error or Ctrl-C it is not advanced.
+    with bg.lock:
+        state = _rng.read_state(bg)
+        if n:
+            _core.fill(sampler, code, params, state, arr, gsteps, gstart, nthreads, _SLICE)
+        if advance:
+            _rng.write_state(bg, _core.stream_after(state, word32, n))
     return out

@@ -4,6 +4,7 @@ The C kernels get (low, range, lo, hi, mean, std, pa, qb, d, cq, cmax, log_off);
 src/kernel_body.h for how they are used.
 """
 
+import functools
 import math
 
 from . import _dtypes
@@ -42,8 +43,11 @@ def phi(x):
 
 
 def uniform(low, high, code):
-    low = _finite(low, "low")
-    high = _finite(high, "high")
+    return _uniform(_finite(low, "low"), _finite(high, "high"), code)
+
+
+@functools.lru_cache(maxsize=256)
+def _uniform(low, high, code):
     if not low < high:
         raise ValueError(f"low must be < high, got low={low}, high={high}")
     rng = high - low
@@ -58,12 +62,14 @@ def uniform(low, high, code):
 
 def normal(mean, std, lower, upper, code):
     """Constants for mean + std * Phi^-1(Phi(l) + u (Phi(h) - Phi(l))), l/h in std units."""
-    mean = _finite(mean, "mean")
-    std = _finite(std, "std")
+    return _normal(_finite(mean, "mean"), _finite(std, "std"), _bound(lower, "lower"),
+                   _bound(upper, "upper"), code)
+
+
+@functools.lru_cache(maxsize=256)
+def _normal(mean, std, l, h, code):
     if std < 0:
         raise ValueError(f"std must be >= 0, got {std}")
-    l = _bound(lower, "lower")
-    h = _bound(upper, "upper")
     if not l < h:
         raise ValueError(f"lower must be < upper, got lower={l}, upper={h}")
     pa = phi(l)          # P(Z < l)

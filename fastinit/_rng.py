@@ -5,8 +5,6 @@ OS entropy; a ``Generator`` (or bare ``PCG64`` bit generator) is consumed: the f
 its current state and leaves it where numpy would after drawing the same values.
 """
 
-import contextlib
-
 import numpy as np
 
 _ACCEPTED = ("None, an int, a numpy.random.SeedSequence, or a numpy.random.Generator "
@@ -23,15 +21,22 @@ class Stream:
         self.bitgen = bitgen
 
 
-def _state_tuple(bg):
+def read_state(bg):
+    """numpy PCG64 state as (state, inc, has_uint32, uinteger)."""
     st = bg.state
     return (st["state"]["state"], st["state"]["inc"], st["has_uint32"], st["uinteger"])
+
+
+def write_state(bg, state):
+    s, inc, has, half = state
+    bg.state = {"bit_generator": "PCG64", "state": {"state": s, "inc": inc},
+                "has_uint32": has, "uinteger": half}
 
 
 def resolve(rng):
     """Validate `rng` without consuming anything; returns a Stream."""
     if rng is None:
-        return Stream(_state_tuple(np.random.PCG64()))
+        return Stream(read_state(np.random.PCG64()))
     if isinstance(rng, np.random.Generator):
         bg = rng.bit_generator
         if type(bg) is not np.random.PCG64:
@@ -41,30 +46,9 @@ def resolve(rng):
     if type(rng) is np.random.PCG64:
         return Stream(None, rng)
     if isinstance(rng, np.random.SeedSequence):
-        return Stream(_state_tuple(np.random.PCG64(rng)))
+        return Stream(read_state(np.random.PCG64(rng)))
     if isinstance(rng, (bool, np.bool_)) or not isinstance(rng, (int, np.integer)):
         raise TypeError(f"rng must be {_ACCEPTED}; got {type(rng).__name__}")
     if rng < 0:
         raise ValueError(f"rng must be a non-negative int seed, got {rng}")
-    return Stream(_state_tuple(np.random.PCG64(int(rng))))
-
-
-@contextlib.contextmanager
-def consuming(stream, word32, nwords, advance):
-    """Yield the state tuple to fill from; afterwards advance a Generator past `nwords`.
-
-    The bit generator's lock is held throughout, so a Generator shared between threads is
-    consumed by one fill at a time, exactly as numpy's own methods do.
-    """
-    if stream.bitgen is None:
-        yield stream.state
-        return
-    bg = stream.bitgen
-    with bg.lock:
-        state = _state_tuple(bg)
-        yield state
-        if advance:
-            from . import _core
-            s, inc, has, half = _core.stream_after(state, word32, nwords)
-            bg.state = {"bit_generator": "PCG64", "state": {"state": s, "inc": inc},
-                        "has_uint32": has, "uinteger": half}
+    return Stream(read_state(np.random.PCG64(int(rng))))
