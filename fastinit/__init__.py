@@ -3,11 +3,22 @@
 from ._engine import get_num_threads, set_num_threads, set_simd_path, simd_path, simd_supported
 from .samplers import normal, random, truncated_normal, uniform
 from .seeding import seed_for
+from .fans import compute_fans
+from .gains import calculate_gain
+from .initializers import (constant, delta_orthogonal, dirac, eye, glorot_normal, glorot_uniform,
+                           he_normal, he_uniform, kaiming_normal, kaiming_uniform, lecun_normal,
+                           lecun_uniform, ones, orthogonal, selu_normal, sparse,
+                           variance_scaling, xavier_normal, xavier_uniform, zeros)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "random", "uniform", "normal", "truncated_normal",
     "seed_for",
+    "calculate_gain", "compute_fans", "variance_scaling",
+    "xavier_uniform", "xavier_normal", "glorot_uniform", "glorot_normal",
+    "he_uniform", "he_normal", "kaiming_uniform", "kaiming_normal",
+    "lecun_uniform", "lecun_normal", "selu_normal",
+    "orthogonal", "delta_orthogonal", "eye", "dirac", "sparse", "constant", "zeros", "ones",
     "get_num_threads", "set_num_threads", "simd_path", "simd_supported", "set_simd_path",
 ]
