@@ -494,3 +494,40 @@ def sample(sampler, shape=None, *, dtype="float32", rng=0, global_shape=None, in
     words = words_at(state, flat, word32)
     values = transform(sampler, words.ravel(), dt, **params).reshape(flat.shape)
     return values.astype(dt, copy=False), after
+
+
+# ------------------------------------------------------------------------------------------
+# Streams that start with chosen words (to probe the transforms at any input)
+# ------------------------------------------------------------------------------------------
+
+PCG_MULT = (0x2360ED051FC65DA4 << 64) | 0x4385DF649FCCF645
+_M128 = (1 << 128) - 1
+
+
+def state_with_first_draw(draw, inc=0xDA3E39CB94B95BDB, hi=0x0123456789ABCDEF):
+    """A numpy PCG64 state dict whose first 64-bit draw is `draw`.
+
+    numpy steps s -> s*M + inc and outputs XSL-RR of the new state: the 64-bit xor of its two
+    halves rotated right by its top 6 bits. With those bits zero the output is hi ^ lo, so the
+    stepped state (hi, hi ^ draw) produces `draw`; the stored state is one step before it.
+    """
+    hi &= (1 << 58) - 1                       # top 6 bits zero: no rotation
+    s1 = (hi << 64) | (hi ^ int(draw))
+    inc |= 1
+    s0 = ((s1 - inc) * pow(PCG_MULT, -1, 1 << 128)) & _M128
+    return {"bit_generator": "PCG64", "state": {"state": s0, "inc": inc},
+            "has_uint32": 0, "uinteger": 0}
+
+
+def generator_with_words(w0, w1=0):
+    """A Generator whose first two 32-bit words (next_uint32 order) are w0, w1."""
+    g = np.random.Generator(np.random.PCG64())
+    g.bit_generator.state = state_with_first_draw((int(w1) << 32) | int(w0))
+    return g
+
+
+def generator_with_draw(d):
+    """A Generator whose first 64-bit draw is d."""
+    g = np.random.Generator(np.random.PCG64())
+    g.bit_generator.state = state_with_first_draw(d)
+    return g
