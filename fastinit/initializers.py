@@ -891,7 +891,7 @@ def orthogonal(shape=None, gain=1.0, *, column_axis=None, out=None, dtype=None, 
 @_doc()
 def delta_orthogonal(shape=None, gain=1.0, *, layout=None, out=None, dtype=None, rng=None,
                      threads=None, global_shape=None, index=None):
-    r"""Delta-orthogonal convolution kernel (Xiao et al. 2018): orthogonal at the centre, 0 elsewhere.
+    r"""Delta-orthogonal conv kernel (Xiao et al. 2018): orthogonal at the centre, 0 elsewhere.
 
     For a 1-, 2- or 3-D convolution kernel of ``out`` output and ``in`` input channels
     (in <= out), the spatial centre tap ((k - 1) // 2 along each kernel axis, as JAX) holds
@@ -946,13 +946,13 @@ def delta_orthogonal(shape=None, gain=1.0, *, layout=None, out=None, dtype=None,
     q = q * q.dtype.type(gain)
     pos = _positions(t)
     lens = [len(p) for p in pos]
-    vals = q[np.ix_(pos[o_ax], pos[i_ax])]
+    vals = q[np.ix_(pos[o_ax], pos[i_ax])]          # (out, in) positions of the block
     if jaxlike:
         vals = vals.T
+    vals = vals.reshape([lens[a] if a in (o_ax, i_ax) else 1 for a in range(nd)])
     for ax in k_axes:
-        centre = (pos[ax] == (t.gshape[ax] - 1) // 2)
-        vals = np.expand_dims(vals, ax) * centre.reshape(
-            [-1 if a == ax else 1 for a in range(ax + 1)]).astype(q.dtype)
+        centre = (pos[ax] == (t.gshape[ax] - 1) // 2).astype(q.dtype)
+        vals = vals * centre.reshape([-1 if a == ax else 1 for a in range(nd)])
     vals = np.broadcast_to(vals, lens).reshape(t.bshape)
     return _store(t, vals, nthreads)
 
