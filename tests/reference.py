@@ -302,12 +302,37 @@ def normal_constants(lower, upper):
     return pa, qb, d, cq, cmax, log_off
 
 
+def dtype_nearest(x, dtype):
+    """The value of dtype nearest to x, ties to even, overflowing to +-inf as IEEE rounding
+    does (at max + ulp(max)/2 and beyond)."""
+    dt = as_dtype(dtype)
+    x = float(x)
+    if dt == np.float64 or not math.isfinite(x):
+        return x
+    mx = _cast(np.inf, dt)
+    mx = _step(mx, dt, False)                               # largest finite value
+    half_ulp = (Fraction(float(mx)) - Fraction(float(_step(mx, dt, False)))) / 2
+    if abs(Fraction(x)) >= Fraction(float(mx)) + half_ulp:
+        return math.copysign(math.inf, x)
+    c, f = dtype_ceil(x, dt), dtype_floor(x, dt)
+    if c == f or math.isinf(f):
+        return c
+    if math.isinf(c):
+        return f
+    dc, df = Fraction(c) - Fraction(x), Fraction(x) - Fraction(f)
+    if dc != df:
+        return c if dc < df else f
+    return c if int(bits(_cast(c, dt)).ravel()[0]) % 2 == 0 else f
+
+
 def normal_bounds(mean, std, lower, upper, dtype):
-    """Clamp bounds [lo, hi]: the dtype's values inside [mean + std*lower, mean + std*upper]."""
+    """Clamp bounds [lo, hi]: the dtype's values inside [mean + std*lower, mean + std*upper];
+    with std = 0 both are the dtype's value nearest to the mean (a point mass)."""
+    if std == 0:
+        m = dtype_nearest(mean, dtype)
+        return m, m
     a = mean + std * lower if lower > -math.inf else -math.inf
     b = mean + std * upper if upper < math.inf else math.inf
-    if std == 0:
-        a = b = mean
     lo = dtype_ceil(a, dtype) if a > -math.inf else -math.inf
     hi = dtype_floor(b, dtype) if b < math.inf else math.inf
     return lo, hi

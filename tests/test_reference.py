@@ -103,6 +103,17 @@ def test_model_dtype_bounds_by_brute_force(dtype):
         assert ref.dtype_ceil(x, dt) == (allv[allv >= x].min() if (allv >= x).any() else np.inf)
         assert ref.dtype_floor(x, dt) == (allv[allv <= x].max() if (allv <= x).any() else -np.inf)
         assert ref.dtype_below(x, dt) == (allv[allv < x].max() if (allv < x).any() else -np.inf)
+    # nearest (ties to even) against numpy's own float64 -> float16 cast, which rounds once
+    if dtype == "float16":
+        for x in np.concatenate([xs, allv[:-1] + np.diff(allv) / 2, [65519.99, 65520.0, 7e4]]):
+            with np.errstate(over="ignore"):
+                want = float(np.array(x).astype(np.float16))
+            assert ref.dtype_nearest(x, dt) == want, x
+    else:
+        assert ref.dtype_nearest(1.00390625, dt) == 1.0               # tie: even is 1.0
+        assert ref.dtype_nearest(1.01171875, dt) == 1.015625          # tie: even is up
+        assert ref.dtype_nearest(1.00390625 + 1e-12, dt) == 1.0078125  # just above the tie
+        assert ref.dtype_nearest(3.4e38, dt) == math.inf
 
 
 def test_model_normal_is_an_inverse_cdf():
