@@ -174,3 +174,33 @@ def test_result_is_a_new_c_contiguous_array_of_the_dtype():
         a = fastinit.uniform((3, 4, 5), dtype=dtype, rng=1)
         assert a.flags.c_contiguous and a.flags.writeable and a.flags.owndata
         assert a.dtype == ref.as_dtype(dtype) and a.shape == (3, 4, 5)
+
+
+def _child(code, **env):
+    import os
+    import subprocess
+    import sys
+
+    e = dict(os.environ, **env)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(fastinit.__file__)))
+    e["PYTHONPATH"] = root + os.pathsep + e.get("PYTHONPATH", "")
+    return subprocess.run([sys.executable, "-W", "always", "-c", code], env=e,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_fastinit_simd_environment_variable():
+    """FASTINIT_SIMD forces a path at import; an unknown or unsupported one warns and falls
+    back to the best path; values never change."""
+    code = ("import fastinit, numpy as np; x = fastinit.normal(5000, rng=1); "
+            "print(fastinit.simd_path(), x.view(np.uint32).sum(dtype=np.uint64))")
+    auto = _child(code)
+    assert auto.returncode == 0, auto.stderr
+    best, checksum = auto.stdout.split()
+    for path in fastinit.simd_supported():
+        r = _child(code, FASTINIT_SIMD=path)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.split() == [path, checksum]
+    r = _child(code, FASTINIT_SIMD="sse9")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == [best, checksum]
+    assert "FASTINIT_SIMD" in r.stderr and "RuntimeWarning" in r.stderr
