@@ -23,7 +23,7 @@ cdef extern from "fill.h" nogil:
         char *data
     ctypedef struct fi_spec:
         int sampler, dtype
-        double low, range, lo, hi
+        double low, range, scale, lo, hi
         double mean, std, pa, qb, d, cq, cmax, log_off
     void fi_layout_coalesce(fi_layout *lay)
     int fi_fill(const fi_spec *spec, const fi_stream *st, const fi_layout *lay,
@@ -53,7 +53,7 @@ def fill(int sampler, int dtype, tuple params, tuple stream, cnp.ndarray arr, tu
     """Fill `arr`, the block of the global tensor whose element (i_0, ...) has global flat
     index gstart + sum i_k gsteps[k] (gsteps None: arr is the whole C-ordered tensor).
 
-    params = (low, range, lo, hi, mean, std, pa, qb, d, cq, cmax, log_off);
+    params = (low, range, scale, lo, hi, mean, std, pa, qb, d, cq, cmax, log_off);
     stream = (state, inc, has_half, half) as numpy's PCG64 state holds them.
     """
     cdef fi_spec spec
@@ -66,7 +66,7 @@ def fill(int sampler, int dtype, tuple params, tuple stream, cnp.ndarray arr, tu
     cdef cnp.npy_intp *strides = cnp.PyArray_STRIDES(arr)
     spec.sampler = sampler
     spec.dtype = dtype
-    (spec.low, spec.range, spec.lo, spec.hi, spec.mean, spec.std, spec.pa, spec.qb,
+    (spec.low, spec.range, spec.scale, spec.lo, spec.hi, spec.mean, spec.std, spec.pa, spec.qb,
      spec.d, spec.cq, spec.cmax, spec.log_off) = params
     _set_stream(&st, stream)
     if nd > FI_MAXDIM:
@@ -89,6 +89,13 @@ def fill(int sampler, int dtype, tuple params, tuple stream, cnp.ndarray arr, tu
         lay.gstep[0] = 1
         lay.ostride[0] = 0
     fi_layout_coalesce(&lay)
+    # Keep each uninterruptible slice to tens of milliseconds: short rows and elements far
+    # apart in the stream cost much more per element than a contiguous run.
+    cdef int64_t row = lay.shape[lay.ndim - 1]
+    if lay.gstep[lay.ndim - 1] > 1:
+        slice_elems = max(slice_elems >> 9, 4096)
+    elif row < 1024:
+        slice_elems = max(slice_elems * row // 1024, 4096)
     e = 0
     while e < total:
         e_end = e + slice_elems if total - e > slice_elems else total

@@ -117,6 +117,11 @@ def _next(code, v, up):
     return float(np.nextafter(t(v), t(np.inf if up else -np.inf)))
 
 
+def nearest(code, x):
+    """The value of the dtype nearest to x (ties to even)."""
+    return _round(code, x)
+
+
 def ceil(code, x):
     """Smallest value of the dtype that is >= x."""
     v = _round(code, x)

@@ -62,10 +62,14 @@ def check_threads(threads, name="threads"):
     return threads
 
 
+# More threads than this are never started (the engine also caps them by the work).
+MAX_THREADS = 1 << 12
+
+
 def resolve_threads(threads):
     if threads is None:
-        return get_num_threads()
-    return check_threads(threads)
+        return min(get_num_threads(), MAX_THREADS)
+    return min(check_threads(threads), MAX_THREADS)
 
 
 def simd_path():

@@ -1,6 +1,6 @@
 """Per-call constants of the samplers, computed once in double precision.
 
-The C kernels get (low, range, lo, hi, mean, std, pa, qb, d, cq, cmax, log_off); see
+The C kernels get (low, range, scale, lo, hi, mean, std, pa, qb, d, cq, cmax, log_off); see
 src/kernel_body.h for how they are used.
 """
 
@@ -10,6 +10,7 @@ import math
 from . import _dtypes
 
 _INF = math.inf
+_FLT_MAX = 3.4028234663852886e38
 # Intervals whose whole probability lies below this are sampled with rescaled probabilities
 # (t / S, log t = log(t / S) + log S) so that float32 keeps full relative precision.
 _SCALE_BELOW = 2.0 ** -60
@@ -17,21 +18,25 @@ _BIG = 1e30
 CENTRAL = 0.425          # AS 241's split between the central and the tail approximation
 
 
-def _finite(x, name):
+def _real(x, name):
+    """x as a float; strings and bytes are not numbers here, even when float() parses them."""
+    if isinstance(x, (str, bytes, bytearray)):
+        raise TypeError(f"{name} must be a real number, got {type(x).__name__}")
     try:
-        x = float(x)
+        return float(x)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a real number, got {type(x).__name__}") from None
+
+
+def _finite(x, name):
+    x = _real(x, name)
     if not math.isfinite(x):
         raise ValueError(f"{name} must be finite, got {x}")
     return x
 
 
 def _bound(x, name):
-    try:
-        x = float(x)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number, got {type(x).__name__}") from None
+    x = _real(x, name)
     if math.isnan(x):
         raise ValueError(f"{name} must not be NaN")
     return x
@@ -57,7 +62,12 @@ def _uniform(low, high, code):
     hi = _dtypes.below(code, high)
     if not lo <= hi:
         raise ValueError(f"no {_dtypes.NAMES[code]} value lies in [low, high) = [{low}, {high})")
-    return (low, rng, lo, hi, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    scale = 1.0
+    if code != _dtypes.F64 and abs(rng) > _FLT_MAX:
+        # float32(high - low) would overflow: compute (low/2 + (high-low)/2 * u) * 2, exactly
+        # the same values wherever the plain form is finite
+        low, rng, scale = low / 2, rng / 2, 2.0
+    return (low, rng, scale, lo, hi, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
 def normal(mean, std, lower, upper, code):
@@ -98,10 +108,12 @@ def _normal(mean, std, l, h, code):
     a = mean + std * l if l > -_INF else -_INF
     b = mean + std * h if h < _INF else _INF
     if std == 0:
-        a = b = mean
-    lo = _dtypes.ceil(code, a) if a > -_INF else -_INF
-    hi = _dtypes.floor(code, b) if b < _INF else _INF
+        # a point mass: the mean rounded to the dtype, as numpy's normal(loc, 0) gives
+        lo = hi = _dtypes.nearest(code, mean)
+    else:
+        lo = _dtypes.ceil(code, a) if a > -_INF else -_INF
+        hi = _dtypes.floor(code, b) if b < _INF else _INF
     if not lo <= hi:
         raise ValueError(f"no {_dtypes.NAMES[code]} value lies in [mean + std*lower, "
                          f"mean + std*upper] = [{a}, {b}]")
-    return (0.0, 0.0, lo, hi, mean, std, pa, qb, d, cq, cmax, log_off)
+    return (0.0, 0.0, 1.0, lo, hi, mean, std, pa, qb, d, cq, cmax, log_off)

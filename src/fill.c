@@ -63,56 +63,116 @@ typedef struct {
 
 typedef struct {
     fi_pcg_cursor cur;
-    uint32_t w32[FI_CHUNK + 4];
-    uint64_t w64[FI_CHUNK];
+    fi_pcg_lanes lanes;        /* vector lanes (kernel tables with pcg_draws), see draws_into */
+    uint64_t lanes_pos;        /* the draw that lane 0 outputs next */
+    int lanes_ok;
+    /* draws land at w32 + 2 (8-byte aligned); w32[1] can take numpy's buffered half */
+    uint32_t w32[FI_CHUNK + 4] __attribute__((aligned(64)));
+    uint64_t w64[FI_CHUNK] __attribute__((aligned(64)));
+    uint32_t g32[FI_CHUNK];
+    uint64_t g64[FI_CHUNK];
     float vf[FI_CHUNK];
     double vd[FI_CHUNK];
     uint16_t vh[FI_CHUNK];
 } fi_worker;
 
-/* 32-bit words j0 .. j0+n-1 of the element word stream (word 0 is numpy's buffered half if
- * there is one), n <= FI_CHUNK. */
-static void words32(fi_worker *wk, const fi_stream *st, uint64_t j0, int64_t n, uint32_t *out)
+static void worker_init(fi_worker *wk, const fi_job *job)
 {
-    if (n <= 0) return;
-    if (st->has_half) {
+    const fi_stream *st = job->st;
+    fi_u128 inc = fi_u128_make(st->inc_hi, st->inc_lo);
+    fi_pcg_cursor_init(&wk->cur, fi_u128_make(st->state_hi, st->state_lo), inc);
+    wk->lanes_ok = 0;
+    if (job->kt->pcg_draws) {
+        fi_u128 m, p;
+        fi_pcg_jump_params(inc, FI_SIMD_LANES, &m, &p);
+        wk->lanes.mult_hi = (uint64_t)(m >> 64);
+        wk->lanes.mult_lo = (uint64_t)m;
+        wk->lanes.plus_hi = (uint64_t)(p >> 64);
+        wk->lanes.plus_lo = (uint64_t)p;
+    }
+}
+
+/* Draws d .. d+n-1 into out: 64-bit values, or (words) pairs of 32-bit words in numpy's
+ * next_uint32 order. Vector lanes, where the kernel table has them, carry on from one call
+ * to the next when the runs are contiguous; the scalar cursor does the rest. */
+static void draws_into(fi_worker *wk, const fi_kernel_table *kt, uint64_t d, int64_t n,
+                       void *out, int words)
+{
+    int64_t done = 0;
+    if (kt->pcg_draws && n >= FI_SIMD_LANES) {
+        if (!wk->lanes_ok || wk->lanes_pos != d) {
+            fi_pcg_cursor_seek(&wk->cur, d);
+            fi_u128 x = wk->cur.sigma, inc = wk->cur.inc;
+            for (int l = 0; l < FI_SIMD_LANES; l++) {
+                wk->lanes.hi[l] = (uint64_t)(x >> 64);
+                wk->lanes.lo[l] = (uint64_t)x;
+                x = x * FI_PCG_MULT + inc;
+            }
+            wk->lanes_ok = 1;
+        }
+        int64_t rounds = n / FI_SIMD_LANES;
+        kt->pcg_draws(&wk->lanes, rounds, out);   /* little-endian x86: words come out in order */
+        done = rounds * FI_SIMD_LANES;
+        wk->lanes_pos = d + (uint64_t)done;
+        wk->cur.sigma = fi_u128_make(wk->lanes.hi[0], wk->lanes.lo[0]);
+        wk->cur.pos = wk->lanes_pos;
+    } else {
+        fi_pcg_cursor_seek(&wk->cur, d);
+    }
+    if (done < n) {
+        if (words) fi_pcg_cursor_words(&wk->cur, (uint32_t *)out + 2 * done, n - done);
+        else fi_pcg_cursor_draws(&wk->cur, (uint64_t *)out + done, n - done);
+    }
+}
+
+/* 32-bit words j0 .. j0+n-1 of the element word stream (word 0 is numpy's buffered half if
+ * there is one), n <= FI_CHUNK; returns where they start inside wk->w32. */
+static const uint32_t *words32(fi_worker *wk, const fi_job *job, uint64_t j0, int64_t n)
+{
+    uint32_t *buf = wk->w32 + 2;
+    int lead = 0;
+    if (job->st->has_half) {
         if (j0 == 0) {
-            out[0] = st->half;
-            out++; n--;
-            if (n == 0) return;
+            lead = 1;
+            n--;
         } else {
             j0 -= 1;
         }
     }
-    fi_pcg_cursor_seek(&wk->cur, j0 >> 1);
-    if (j0 & 1u) {               /* start on the upper half of a draw */
-        uint64_t x;
-        fi_pcg_cursor_draws(&wk->cur, &x, 1);
-        *out++ = (uint32_t)(x >> 32);
-        n--;
+    if (n > 0) {
+        int odd = (int)(j0 & 1u);      /* starting on the upper half of a draw */
+        draws_into(wk, job->kt, j0 >> 1, (odd + n + 1) >> 1, buf, 1);
+        buf += odd;
     }
-    fi_pcg_cursor_words(&wk->cur, out, n >> 1);
-    if (n & 1) {                 /* end on the lower half of a draw */
-        uint64_t x;
-        fi_pcg_cursor_draws(&wk->cur, &x, 1);
-        out[n - 1] = (uint32_t)x;
+    if (lead) {
+        buf[-1] = job->st->half;
+        return buf - 1;
     }
+    return buf;
 }
 
-static void words64(fi_worker *wk, uint64_t j0, int64_t n, uint64_t *out)
+static const uint64_t *words64(fi_worker *wk, const fi_job *job, uint64_t j0, int64_t n)
 {
-    fi_pcg_cursor_seek(&wk->cur, j0);
-    fi_pcg_cursor_draws(&wk->cur, out, n);
+    draws_into(wk, job->kt, j0, n, wk->w64, 0);
+    return wk->w64;
 }
 
-/* Words for n elements with global indices g, g+gs, ..., into wk->w32 / wk->w64. */
-static void gather_words(fi_worker *wk, const fi_job *job, uint64_t g, int64_t gs, int64_t n)
+/* Words for n elements with global indices g, g+gs, ...; returns the 32- or 64-bit buffer. */
+static const void *gather_words(fi_worker *wk, const fi_job *job, uint64_t g, int64_t gs,
+                                int64_t n)
 {
     const int w32 = is_word32(job->spec->dtype);
-    if (gs == 1) {
-        if (w32) words32(wk, job->st, g, n, wk->w32);
-        else words64(wk, g, n, wk->w64);
-        return;
+    if (gs == 1)
+        return w32 ? (const void *)words32(wk, job, g, n) : (const void *)words64(wk, job, g, n);
+    if (gs > 16) {
+        /* far apart: jump to each element (O(log gs) per element) rather than generate the
+         * words in between */
+        for (int64_t i = 0; i < n; i++) {
+            uint64_t j = g + (uint64_t)(i * gs);
+            if (w32) wk->g32[i] = words32(wk, job, j, 1)[0];
+            else wk->g64[i] = words64(wk, job, j, 1)[0];
+        }
+        return w32 ? (const void *)wk->g32 : (const void *)wk->g64;
     }
     /* strided in the global index: generate covering windows and pick */
     int64_t i = 0;
@@ -121,15 +181,14 @@ static void gather_words(fi_worker *wk, const fi_job *job, uint64_t g, int64_t g
         int64_t win = span_left < FI_CHUNK ? span_left : FI_CHUNK;
         uint64_t start = g + (uint64_t)(i * gs);
         if (w32) {
-            uint32_t tmp[FI_CHUNK];
-            words32(wk, job->st, start, win, tmp);
-            for (int64_t o = 0; o < win && i < n; o += gs) wk->w32[i++] = tmp[o];
+            const uint32_t *src = words32(wk, job, start, win);
+            for (int64_t o = 0; o < win && i < n; o += gs) wk->g32[i++] = src[o];
         } else {
-            uint64_t tmp[FI_CHUNK];
-            words64(wk, start, win, tmp);
-            for (int64_t o = 0; o < win && i < n; o += gs) wk->w64[i++] = tmp[o];
+            const uint64_t *src = words64(wk, job, start, win);
+            for (int64_t o = 0; o < win && i < n; o += gs) wk->g64[i++] = src[o];
         }
     }
+    return w32 ? (const void *)wk->g32 : (const void *)wk->g64;
 }
 
 /* Values for n <= FI_CHUNK elements of a run; writes through `ptr` with byte stride os. */
@@ -140,18 +199,18 @@ static void run_chunk(fi_worker *wk, const fi_job *job, uint64_t g, int64_t gs, 
     const fi_kernel_table *kt = job->kt;
     const int64_t isz = itemsize(sp->dtype);
     const int contig = os == isz;
-    gather_words(wk, job, g, gs, n);
+    const void *words = gather_words(wk, job, g, gs, n);
     if (sp->dtype == FI_F64) {
         double *dst = contig ? (double *)ptr : wk->vd;
-        if (sp->sampler == FI_UNIFORM) kt->uniform_d(wk->w64, n, &job->pd, dst);
-        else kt->normal_d(wk->w64, n, &job->pd, dst);
+        if (sp->sampler == FI_UNIFORM) kt->uniform_d(words, n, &job->pd, dst);
+        else kt->normal_d(words, n, &job->pd, dst);
         if (!contig)
             for (int64_t i = 0; i < n; i++) memcpy(ptr + i * os, &wk->vd[i], 8);
         return;
     }
     float *dst = (contig && sp->dtype == FI_F32) ? (float *)ptr : wk->vf;
-    if (sp->sampler == FI_UNIFORM) kt->uniform_f(wk->w32, n, &job->pf, dst);
-    else kt->normal_f(wk->w32, n, &job->pf, dst);
+    if (sp->sampler == FI_UNIFORM) kt->uniform_f(words, n, &job->pf, dst);
+    else kt->normal_f(words, n, &job->pf, dst);
     if (sp->dtype == FI_F32) {
         if (!contig)
             for (int64_t i = 0; i < n; i++) memcpy(ptr + i * os, &wk->vf[i], 4);
@@ -168,9 +227,8 @@ static void run_chunk(fi_worker *wk, const fi_job *job, uint64_t g, int64_t gs, 
 static void work_range(const fi_job *job, const fi_layout *lay, int64_t a, int64_t b)
 {
     fi_worker wk;
-    const fi_stream *st = job->st;
-    fi_pcg_cursor_init(&wk.cur, fi_u128_make(st->state_hi, st->state_lo),
-                       fi_u128_make(st->inc_hi, st->inc_lo));
+    worker_init(&wk, job);
+    const int w32 = is_word32(job->spec->dtype);
     const int last = lay->ndim - 1;
     const int64_t L = lay->shape[last];
     const int64_t gs = lay->gstep[last];
@@ -188,9 +246,14 @@ static void work_range(const fi_job *job, const fi_layout *lay, int64_t a, int64
         int64_t seg = L - col < b - e ? L - col : b - e;
         g += col * gs;
         char *ptr = lay->data + off + col * os;
-        for (int64_t i = 0; i < seg; i += FI_CHUNK) {
-            int64_t n = seg - i < FI_CHUNK ? seg - i : FI_CHUNK;
+        for (int64_t i = 0; i < seg;) {
+            int64_t len = FI_CHUNK;
+            /* end the first chunk where a draw ends, so that later chunks start on a whole
+             * draw and the generator lanes run on without restarting */
+            if (i == 0 && w32 && gs == 1) len -= (int64_t)((uint64_t)(g - job->st->has_half) & 1u);
+            int64_t n = seg - i < len ? seg - i : len;
             run_chunk(&wk, job, (uint64_t)(g + i * gs), gs, n, ptr + i * os, os);
+            i += n;
         }
         e += seg;
     }
@@ -209,9 +272,9 @@ int fi_fill(const fi_spec *spec, const fi_stream *st, const fi_layout *lay,
     job.spec = spec;
     job.st = st;
     job.kt = fi_kernels();
-    job.pd = (fi_params_d){spec->low, spec->range, spec->lo, spec->hi, spec->mean, spec->std,
+    job.pd = (fi_params_d){spec->low, spec->range, spec->scale, spec->lo, spec->hi, spec->mean, spec->std,
                            spec->pa, spec->qb, spec->d, spec->cq, spec->cmax, spec->log_off};
-    job.pf = (fi_params_f){to_f(spec->low), to_f(spec->range), to_f(spec->lo), to_f(spec->hi),
+    job.pf = (fi_params_f){to_f(spec->low), to_f(spec->range), to_f(spec->scale), to_f(spec->lo), to_f(spec->hi),
                            to_f(spec->mean), to_f(spec->std), to_f(spec->pa), to_f(spec->qb),
                            to_f(spec->d), to_f(spec->cq), to_f(spec->cmax), to_f(spec->log_off)};
     int64_t total = e_end - e_begin;

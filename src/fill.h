@@ -29,12 +29,13 @@ typedef struct {
 } fi_layout;
 
 /* Sampler parameters in double; the driver converts them to the compute type.
- * uniform: low, range (= high - low), lo, hi (representable clamp bounds)
+ * uniform: low, range (= high - low), scale (1, or 2 when float32(high - low) overflows and
+ *          low and range are halved), lo, hi (representable clamp bounds)
  * normal:  mean, std, lo, hi, pa, qb, d, cq, cmax, log_off (see kernel_body.h) */
 typedef struct {
     int sampler;
     int dtype;
-    double low, range, lo, hi;
+    double low, range, scale, lo, hi;
     double mean, std, pa, qb, d, cq, cmax, log_off;
 } fi_spec;
 

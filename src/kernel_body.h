@@ -9,15 +9,15 @@
  * The including file defines these and FI_NAME(x) for the ISA-specific symbol.
  */
 
-/* uniform: v = low + range * u, with numpy's conversions
+/* uniform: v = (low + range * u) * scale, with numpy's conversions
  *   float:  u = (w >> 8) 2^-24          double: u = (r >> 11) 2^-53
  * then clamped into [lo, hi] (the dtype's representable bounds of [low, high)). */
 void FI_NAME(CAT(fi_uniform, SFX))(const W *restrict w, int64_t n, const P *restrict p, T *restrict out)
 {
-    const T low = p->low, range = p->range, lo = p->lo, hi = p->hi;
+    const T low = p->low, range = p->range, scale = p->scale, lo = p->lo, hi = p->hi;
     for (int64_t i = 0; i < n; i++) {
         T u = (T)(SIGNED_U)(w[i] >> UNIFORM_SHIFT) * UNIFORM_SCALE;
-        T v = low + range * u;
+        T v = (low + range * u) * scale;      /* scale is 1 (exact) or 2 (exact halving undone) */
         v = v < lo ? lo : v;
         v = v > hi ? hi : v;
         out[i] = v;

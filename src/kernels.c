@@ -1,9 +1,14 @@
 /* Instantiates the element kernels for one ISA; FI_ISA is set by the build (base, avx2, avx512). */
 #include <stdint.h>
+#include <string.h>
 #include "kernels.h"
 
 #ifndef FI_ISA
 #define FI_ISA base
+#endif
+/* Lane-parallel PCG64 pays off only with native 64-bit vector multiplies (AVX-512DQ). */
+#ifndef FI_VECTOR_PCG
+#define FI_VECTOR_PCG 0
 #endif
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
@@ -100,6 +105,42 @@
     SEL(f, 1.36929880922735805310e-01, 1.67638483018380384940e+00), SEL(f, 5.99832206555887937690e-01, 2.05319162663775882187e+00), 1.0)
 #include "kernel_body.h"
 
+/* ---- PCG64 in vector lanes: 128-bit arithmetic spelled in 64- and 32-bit pieces ---- */
+#if FI_VECTOR_PCG
+/* high 64 bits of a 64 x 64-bit product, from four 32 x 32-bit products */
+static inline uint64_t mulhi64(uint64_t a, uint64_t b)
+{
+    uint64_t al = a & 0xffffffffu, ah = a >> 32, bl = b & 0xffffffffu, bh = b >> 32;
+    uint64_t p0 = al * bl, p1 = al * bh, p2 = ah * bl, p3 = ah * bh;
+    uint64_t mid = (p0 >> 32) + (p1 & 0xffffffffu) + (p2 & 0xffffffffu);
+    return p3 + (p1 >> 32) + (p2 >> 32) + (mid >> 32);
+}
+
+void FI_NAME(fi_pcg_draws)(fi_pcg_lanes *restrict st, int64_t rounds, uint64_t *restrict out)
+{
+    uint64_t hi[FI_SIMD_LANES], lo[FI_SIMD_LANES];
+    const uint64_t mh = st->mult_hi, ml = st->mult_lo, ph = st->plus_hi, pl = st->plus_lo;
+    memcpy(hi, st->hi, sizeof hi);
+    memcpy(lo, st->lo, sizeof lo);
+    for (int64_t r = 0; r < rounds; r++) {
+        uint64_t *o = out + r * FI_SIMD_LANES;
+        for (int l = 0; l < FI_SIMD_LANES; l++) {
+            uint64_t h = hi[l], x = lo[l];
+            uint64_t v = h ^ x, rot = h >> 58;           /* XSL-RR output */
+            o[l] = (v >> rot) | (v << ((64u - rot) & 63u));
+            /* (h, x) * (mh, ml) + (ph, pl) mod 2^128 */
+            uint64_t nl = x * ml;
+            uint64_t nh = mulhi64(x, ml) + h * ml + x * mh;
+            uint64_t sl = nl + pl;
+            hi[l] = nh + ph + (sl < nl);
+            lo[l] = sl;
+        }
+    }
+    memcpy(st->hi, hi, sizeof hi);
+    memcpy(st->lo, lo, sizeof lo);
+}
+#endif
+
 /* ---- float32 -> float16 / bfloat16, round to nearest even ---- */
 /* Inputs are finite or +-inf (never NaN: the samplers cannot produce one). */
 void FI_NAME(fi_to_f16)(const float *restrict in, int64_t n, uint16_t *restrict out)
@@ -129,6 +170,11 @@ void FI_NAME(fi_to_bf16)(const float *restrict in, int64_t n, uint16_t *restrict
 
 const fi_kernel_table CAT(fi_kernels_, FI_ISA) = {
     CAT_STR(FI_ISA),
+#if FI_VECTOR_PCG
+    FI_NAME(fi_pcg_draws),
+#else
+    0,
+#endif
     FI_NAME(fi_uniform_f), FI_NAME(fi_uniform_d),
     FI_NAME(fi_normal_f), FI_NAME(fi_normal_d),
     FI_NAME(fi_to_f16), FI_NAME(fi_to_bf16),

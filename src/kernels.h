@@ -7,8 +7,18 @@
 #include <stdint.h>
 #include "transforms.h"
 
+/* PCG64 states of FI_SIMD_LANES interleaved lanes, as 64-bit halves (structure of arrays), and
+ * the affine map (mult, plus) that moves a lane FI_SIMD_LANES steps ahead. */
+#define FI_SIMD_LANES 16
+typedef struct {
+    uint64_t hi[FI_SIMD_LANES], lo[FI_SIMD_LANES];
+    uint64_t mult_hi, mult_lo, plus_hi, plus_lo;
+} fi_pcg_lanes;
+
 typedef struct {
     const char *name;
+    /* rounds x FI_SIMD_LANES draws in stream order; NULL where scalar 128-bit code is faster */
+    void (*pcg_draws)(fi_pcg_lanes *, int64_t rounds, uint64_t *);
     void (*uniform_f)(const uint32_t *, int64_t, const fi_params_f *, float *);
     void (*uniform_d)(const uint64_t *, int64_t, const fi_params_d *, double *);
     void (*normal_f)(const uint32_t *, int64_t, const fi_params_f *, float *);

@@ -18,12 +18,12 @@
 
 /* Parameters of a call, already converted to the compute type by the driver. */
 typedef struct {
-    float low, range, lo, hi;                          /* uniform; lo/hi: clamp bounds */
+    float low, range, scale, lo, hi;                   /* uniform; lo/hi: clamp bounds */
     float mean, std, pa, qb, d, cq, cmax, log_off;     /* (truncated) normal */
 } fi_params_f;
 
 typedef struct {
-    double low, range, lo, hi;
+    double low, range, scale, lo, hi;
     double mean, std, pa, qb, d, cq, cmax, log_off;
 } fi_params_d;
 

@@ -73,7 +73,7 @@ static fi_spec spec_of(int sampler, int dtype)
     memset(&s, 0, sizeof s);
     s.sampler = sampler;
     s.dtype = dtype;
-    s.low = -0.5; s.range = 1.0; s.lo = -0.5; s.hi = 0.4999999;
+    s.low = -0.5; s.range = 1.0; s.scale = 1.0; s.lo = -0.5; s.hi = 0.4999999;
     s.mean = 0.0; s.std = 1.0; s.pa = 0.0; s.qb = 0.0; s.d = 1.0; s.cq = 0.0; s.cmax = 0.425;
     if (sampler == FI_NORMAL) { s.lo = -INFINITY; s.hi = INFINITY; }
     return s;
