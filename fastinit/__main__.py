@@ -11,6 +11,7 @@ info
 
 import argparse
 import json
+import os
 import sys
 
 __all__ = ["main", "build_parser"]
@@ -166,7 +167,11 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "bench":
-        return _bench(args, args.subparser)
+        try:
+            return _bench(args, args.subparser)
+        except BrokenPipeError:              # output piped into `head` and the like
+            sys.stdout = open(os.devnull, "w")
+            return 0
     if args.command == "info":
         return _info()
     parser.print_help(sys.stderr)

@@ -37,6 +37,9 @@ The measurement functions (`run`, `sweep`) return plain dicts (JSON-ready); `for
 
 import concurrent.futures
 import gc
+import importlib
+import importlib.metadata
+import importlib.util
 import math
 import os
 import platform
@@ -243,25 +246,35 @@ class _Prepared:
 
 
 def _module(name):
-    """The imported module, or None when it is not installed (or fails to import)."""
-    try:
-        if name == "torch":
-            import torch
-            return torch
-        if name == "jax":
-            import jax
-            return jax
-        if name == "mkl_random":
-            import mkl_random
-            return mkl_random
-    except Exception:          # a broken install counts as missing, with the same message
-        return None
-    return np
+    """Import and return the module of a peer (its rows record the error if this fails)."""
+    return importlib.import_module(name)
+
+
+_PEER_MODULE = {"numpy": "numpy", "numpy-mt": "numpy", "torch": "torch", "jax": "jax",
+                "mkl_random": "mkl_random"}
 
 
 def _peer_version(name):
-    mod = _module(name if name in ("torch", "jax", "mkl_random") else "numpy")
-    return None if mod is None else getattr(mod, "__version__", "unknown")
+    """Version of the peer's package, or None when it is not installed.
+
+    Looks the package up without importing it (importing torch or JAX takes seconds); a
+    package that is found but fails to import is reported as an error of its rows.
+    """
+    mod = _PEER_MODULE[name]
+    if mod == "numpy":
+        return np.__version__
+    if mod in sys.modules:
+        m = sys.modules[mod]
+        return None if m is None else getattr(m, "__version__", "unknown")
+    try:
+        if importlib.util.find_spec(mod) is None:
+            return None
+    except (ImportError, ValueError):
+        return None
+    try:
+        return importlib.metadata.version(mod)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def available_peers():
@@ -579,8 +592,6 @@ def _measure(impl, case, prepare, w, timing):
     finally:
         if prep.cleanup is not None:
             prep.cleanup()
-        del prep
-        gc.collect()
     best = min(times)
     res.update(times_s=times, calls_per_sample=number, best_s=best, median_s=statistics.median(times),
                gb_per_s=w.buf.nbytes / best / 1e9, melem_per_s=w.buf.size / best / 1e6)
