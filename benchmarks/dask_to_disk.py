@@ -131,6 +131,7 @@ def run_case(fmt, payload, scheduler, size, chunk, workers, directory, keep):
                 import zarr
                 zarr.config.set({"array.write_empty_chunks": True})
                 delayed = x.to_zarr(path, compute=False, compressors=None, overwrite=True)
+            load0 = os.getloadavg()[0]
             with RssSampler() as rss:
                 base = rss.peak
                 t0 = time.perf_counter()
@@ -165,6 +166,7 @@ def run_case(fmt, payload, scheduler, size, chunk, workers, directory, keep):
         "to_disk_GiBps": round(nbytes / GiB / (t2 - t0), 3),
         "base_rss_MiB": round(base / MiB), "peak_rss_MiB": round(rss.peak / MiB),
         "extra_rss_MiB": round((rss.peak - base) / MiB),
+        "loadavg_1min": [round(load0, 1), round(os.getloadavg()[0], 1)],
     }
 
 
@@ -200,13 +202,16 @@ def main(argv=None):
                 res = json.loads(out.strip().splitlines()[-1])
                 results.append(res)
                 print(json.dumps(res), flush=True)
-    print("\n| scheduler | format | payload | store GiB/s | incl. fsync GiB/s | peak RSS MiB "
-          "(extra) |")
-    print("|---|---|---|---|---|---|")
+    print(f"\n{os.cpu_count()} CPUs; load average (1 min) before/after each case in the last "
+          f"column\n")
+    print("| scheduler | format | payload | store GiB/s (s) | incl. fsync GiB/s | peak RSS MiB "
+          "(extra) | load |")
+    print("|---|---|---|---|---|---|---|")
     for r in results:
         print(f"| {r['scheduler']} x{r['workers']} | {r['format']} | {r['payload']} | "
               f"{r['store_GiBps']} ({r['store_s']} s) | {r['to_disk_GiBps']} | "
-              f"{r['peak_rss_MiB']} (+{r['extra_rss_MiB']}) |")
+              f"{r['peak_rss_MiB']} (+{r['extra_rss_MiB']}) | "
+              f"{r['loadavg_1min'][0]}/{r['loadavg_1min'][1]} |")
 
 
 if __name__ == "__main__":

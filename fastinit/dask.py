@@ -47,8 +47,10 @@ dask is imported on first use; ``import fastinit`` never imports it.
 """
 
 import inspect
+import itertools
 import math
 import operator
+import os
 
 import numpy as np
 
@@ -275,31 +277,79 @@ del _public
 # --- storing ------------------------------------------------------------------------------
 
 class _NpyTarget:
-    """A picklable ``da.store`` target: each write maps the .npy file, writes, unmaps.
+    """A picklable ``da.store`` target writing into the data of a .npy file.
 
     Only the path travels to the workers (a numpy memmap would pickle as a copy of its data),
-    so it works with dask.distributed wherever the workers see the same file system.
+    so it works with dask.distributed wherever the workers see the same file system. A block
+    made of long contiguous runs of the file (chunks spanning the trailing axes) is written
+    with ``os.pwrite``; other blocks through a memory map of the file.
     """
+
+    _MIN_RUN = 1 << 16         # bytes: shorter runs go through the memory map
 
     def __init__(self, path, offset, dtype, shape):
         self.path, self.offset, self.dtype, self.shape = path, offset, dtype, shape
         self.ndim = len(shape)
 
     def __setitem__(self, key, value):
-        mm = np.memmap(self.path, dtype=self.dtype, mode="r+", offset=self.offset,
-                       shape=self.shape, order="C")
+        runs = self._runs(key)
+        value = np.asarray(value, dtype=self.dtype)
+        if runs is None:
+            mm = np.memmap(self.path, dtype=self.dtype, mode="r+", offset=self.offset,
+                           shape=self.shape, order="C")
+            try:
+                mm[key] = value
+            finally:
+                del mm                  # unmap: the pages go to the page cache
+            return
+        starts, run_bytes = runs
+        data = np.ascontiguousarray(value).reshape(-1).view(np.uint8)
+        fd = os.open(self.path, os.O_WRONLY)
         try:
-            mm[key] = value
+            for k, start in enumerate(starts):
+                buf = memoryview(data[k * run_bytes:(k + 1) * run_bytes])
+                pos = self.offset + start
+                while len(buf):
+                    n = os.pwrite(fd, buf, pos)
+                    buf, pos = buf[n:], pos + n
         finally:
-            del mm                      # unmap: the pages go to the page cache, RSS drops
+            os.close(fd)
+
+    def _runs(self, key):
+        """(byte offsets of the block's contiguous runs, run length in bytes), or None."""
+        if not isinstance(key, tuple) or len(key) != self.ndim or self.ndim == 0:
+            return None
+        bounds = []
+        for s, n in zip(key, self.shape):
+            if not isinstance(s, slice):
+                return None
+            start, stop, step = s.indices(n)
+            if step != 1 or stop <= start:
+                return None
+            bounds.append((start, stop))
+        j = self.ndim - 1                    # axes after j are whole
+        while j > 0 and bounds[j] == (0, self.shape[j]):
+            j -= 1
+        inner = math.prod(self.shape[j + 1:])
+        item = self.dtype.itemsize
+        run_bytes = (bounds[j][1] - bounds[j][0]) * inner * item
+        if run_bytes < self._MIN_RUN:
+            return None
+        steps = _layout.c_steps(self.shape)
+        outer = [range(a, b) for a, b in bounds[:j]]
+        base = bounds[j][0] * steps[j]
+        starts = [(base + sum(i * st for i, st in zip(ix, steps))) * item
+                  for ix in itertools.product(*outer)]
+        return starts, run_bytes
 
 
 def to_npy(x, path, *, compute=True, **store_kwargs):
     """Write a dask array (any dask array) to a ``.npy`` file chunk by chunk, no full copy.
 
     The header is written here; then ``dask.array.store`` writes each chunk straight into
-    its place in the file through a memory map opened in the task (threaded scheduler, or
-    ``dask.distributed`` workers that share the file system). Read it back with
+    its place in the file, opened in the task (threaded scheduler, or ``dask.distributed``
+    workers that share the file system): ``os.pwrite`` of its contiguous runs when they are
+    at least 64 KiB long (chunks spanning the trailing axes), a memory map otherwise. Read it back with
     ``numpy.load(path, mmap_mode='r')``. bfloat16 has no .npy type code: it is stored as
     ``'<V2'``; view the loaded array with ``.view(ml_dtypes.bfloat16)``.
 

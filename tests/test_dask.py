@@ -381,3 +381,18 @@ def test_every_public_function_is_wrapped():
         mine = inspect.signature(getattr(fd, n)).parameters
         assert set(base) - {"out", "global_shape", "index"} <= set(mine), n
         assert {"chunks", "name", "seed"} <= set(mine), n
+
+
+@pytest.mark.parametrize("chunks", [(5, 10, 3, 4), (2, 5, 3, 4), (1, 1, 3, 4), (6, 5, 1, 4),
+                                    CHUNKS4["irregular"]])
+def test_to_npy_write_paths(tmp_path, monkeypatch, chunks):
+    """Chunks of long contiguous runs go through os.pwrite, others through the memory map:
+    the file is the same."""
+    monkeypatch.setattr(fd._NpyTarget, "_MIN_RUN", 17)
+    x = fd.uniform(SHAPE4, chunks=chunks, rng=6, dtype="float64")
+    fd.to_npy(x, tmp_path / "p.npy", scheduler="threads")
+    bits_equal(np.load(tmp_path / "p.npy"), fastinit.uniform(SHAPE4, rng=6, dtype="float64"))
+    t = fd._NpyTarget("unused", 0, np.dtype(np.float64), SHAPE4)
+    runs = t._runs((slice(2, 4), slice(1, 3), slice(0, 3), slice(0, 4)))
+    assert runs == ([(2 * 60 + 1 * 12) * 8, (3 * 60 + 1 * 12) * 8], 2 * 12 * 8)
+    assert t._runs((slice(0, 6), slice(0, 5), slice(0, 3), slice(0, 2))) is None   # 16-byte runs: memory map
