@@ -15,6 +15,8 @@ its own short-lived ``mmap`` so that the pages it touched leave the process's re
 soon as the view is done with.
 """
 
+import ctypes
+import ctypes.util
 import json
 import math
 import mmap
@@ -104,6 +106,25 @@ def _reserve(fd, size):
             os.ftruncate(fd, size)
 
 
+def _load_sync_file_range():
+    """libc's sync_file_range (Linux), or None."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        fn = libc.sync_file_range
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
+    fn.restype = ctypes.c_int
+    return fn
+
+
+_sync_file_range = _load_sync_file_range()
+_SFR_WAIT_BEFORE, _SFR_WRITE, _SFR_WAIT_AFTER = 1, 2, 4
+#: Bytes behind the newest filled region whose write-back may still be in flight; older
+#: data is waited for and dropped from the page cache (0 disables write-behind).
+WRITE_BEHIND = 256 << 20
+
+
 class ShardFile:
     """One safetensors file being written: created, header written, regions filled, synced.
 
@@ -117,9 +138,11 @@ class ShardFile:
         Total file size, from `layout`.
     """
 
-    def __init__(self, path, header, size):
+    def __init__(self, path, header, size, write_behind=None):
         self.path = path
         self.size = size
+        self.window = WRITE_BEHIND if write_behind is None else write_behind
+        self.submitted = self.retired = 0      # write-back started / finished below these
         self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
                           0o644)
         try:
@@ -133,8 +156,12 @@ class ShardFile:
         """Call ``fn(view)`` with a writable view of the region at `offset`.
 
         The view is backed by a mapping of just that region, unmapped when `fn` returns, so
-        the pages it dirtied go to the page cache (and from there to disk) and stop counting
-        against this process. `fn` must not keep references to the view.
+        the pages it dirtied go to the page cache and stop counting against this process.
+        Write-behind: the region's write-back to disk starts at once, and data more than
+        `WRITE_BEHIND` bytes behind it is waited for and dropped from the page cache. The disk is kept busy while the next regions are computed, a run never leaves
+        gigabytes of dirty pages to flush at the end, and a checkpoint larger than RAM does
+        not push everything else out of the page cache. `fn` must not keep references to the
+        view.
         """
         storage = DTYPES[dtype][1]
         count = math.prod(shape)
@@ -156,6 +183,27 @@ class ShardFile:
                 # a view is still referenced (an exception's traceback): the mapping goes
                 # with it; nothing is lost because the file is discarded on error anyway.
                 pass
+        self._write_behind(offset, count * storage.itemsize)
+
+    def _write_behind(self, offset, nbytes):
+        if _sync_file_range is None or self.window <= 0 or nbytes == 0:
+            return
+        end = offset + nbytes
+        start = self.submitted if offset >= self.submitted else offset
+        if _sync_file_range(self.fd, start, end - start, _SFR_WRITE) != 0:
+            self.window = 0             # not supported here: leave it to the kernel
+            return
+        self.submitted = max(self.submitted, end)
+        upto = self.submitted - self.window
+        if upto - self.retired >= self.window // 4:
+            _sync_file_range(self.fd, self.retired, upto - self.retired,
+                             _SFR_WAIT_BEFORE | _SFR_WRITE | _SFR_WAIT_AFTER)
+            try:
+                os.posix_fadvise(self.fd, self.retired, upto - self.retired,
+                                 os.POSIX_FADV_DONTNEED)
+            except (OSError, AttributeError):
+                pass
+            self.retired = upto
 
     def sync(self):
         """Flush the file's data and metadata to disk."""

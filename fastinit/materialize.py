@@ -276,6 +276,8 @@ def _check_dtype(dtype, what):
 
 
 def _check_shape(shape, name):
+    if isinstance(shape, int) and not isinstance(shape, bool):
+        shape = [shape]
     if isinstance(shape, (list, tuple)) and all(
             isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 0
             for s in shape):
@@ -735,6 +737,8 @@ def materialize(spec, out, *, dtype=None, seed=None, max_shard_size=None, overri
     """
     t0 = time.perf_counter()
     kind, params, seed, meta, cfg = _plan(spec, dtype, seed, overrides)
+    from ._engine import resolve_threads
+    threads = resolve_threads(threads)
     slab_bytes = SLAB_BYTES if slab_bytes is None else int(slab_bytes)
     if slab_bytes < 8:
         raise ValueError(f"slab_bytes must be at least 8, got {slab_bytes}")
@@ -812,7 +816,7 @@ def materialize(spec, out, *, dtype=None, seed=None, max_shard_size=None, overri
             f = st.ShardFile(path, header, size)
             created.append(path)
             files.append(f)
-            for p in s:
+            for p in sorted(s, key=lambda p: offsets[p.name]):      # in file order
                 _fill_tensor(f, offsets[p.name], p, seed, threads, slab_bytes, bar.add)
                 bar.add(tensors=1)
         bar.done()

@@ -11,6 +11,9 @@ import json
 import logging
 import math
 import os
+import signal
+import subprocess
+import sys
 import warnings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -737,3 +740,50 @@ def test_progress_callback(tmp_path):
     nbytes = sum(4 * math.prod(p.shape) for p in total)
     assert seen[-1] == (n, n, nbytes, nbytes)
     assert all(a[2] <= b[2] for a, b in zip(seen, seen[1:]))
+
+
+# --- real processes: memory stays bounded, a real Ctrl-C cleans up -----------------------------
+
+def _child(code, **kw):
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            cwd=os.path.dirname(os.path.dirname(fastinit.__file__)), **kw)
+
+
+def test_peak_memory_far_below_checkpoint(tmp_path):
+    # 768 MiB of float32 in three tensors; peak RSS stays near the interpreter + one slab
+    out = tmp_path / "big.safetensors"
+    code = (
+        "import resource, fastinit.materialize as fm\n"
+        "spec = {'tensors': {f't{i}': {'shape': [4096, 16384], 'init': 'normal(std=0.02)'}"
+        " for i in range(3)}}\n"
+        f"fm.materialize(spec, {str(out)!r})\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
+    p = _child(code)
+    stdout, stderr = p.communicate(timeout=300)
+    assert p.returncode == 0, stderr
+    peak = int(stdout.split()[-1]) * 1024
+    size = os.path.getsize(out)
+    assert size > 3 * 2**28
+    assert peak < 300 * 2**20 < size / 2, (peak, size)
+    header, _ = _safetensors.read_header(out)
+    assert set(header) == {"__metadata__", "t0", "t1", "t2"}
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT") or sys.platform == "win32",
+                    reason="POSIX signals")
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_real_signal_removes_temporary_files(tmp_path, sig):
+    spec = write_json(tmp_path / "spec.json", {"tensors": {
+        f"t{i}": {"shape": [8192, 8192], "init": "truncated_normal"} for i in range(4)}})
+    out = tmp_path / "o"
+    p = _child("import sys, fastinit.materialize as fm; "
+               f"sys.exit(fm.main([{spec!r}, '-o', {str(out)!r}, '--threads', '1']))")
+    p.stderr.readline()                 # the first progress line: the fill is under way
+    p.send_signal(getattr(signal, sig))
+    _, stderr = p.communicate(timeout=120)
+    if p.returncode == 0:
+        pytest.skip("the run finished before the signal arrived")
+    assert p.returncode == 130, stderr
+    assert "interrupted" in stderr
+    assert sorted(os.listdir(tmp_path)) == ["spec.json"]
