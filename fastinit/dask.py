@@ -46,6 +46,7 @@ Initializers that are not local:
 dask is imported on first use; ``import fastinit`` never imports it.
 """
 
+import functools
 import inspect
 import itertools
 import math
@@ -80,15 +81,11 @@ def _base(fname):
 
 # --- what runs in the tasks (module-level: pickled by reference) --------------------------
 
-def _index(block_info):
-    return tuple(slice(a, b) for a, b in block_info[None]["array-location"])
-
-
-def _fill_block(*, spec, block_info=None):
-    """One chunk: the block `index` of the global tensor, through the engine."""
+def _fill_block(spec, index):
+    """One chunk: the block `index` (a tuple of slices) of the global tensor, by the engine."""
     fname, gshape, rng, threads, kwargs = spec
-    return _base(fname)(None, global_shape=gshape, index=_index(block_info), rng=rng,
-                        threads=threads, **kwargs)
+    return _base(fname)(None, global_shape=gshape, index=index, rng=rng, threads=threads,
+                        **kwargs)
 
 
 def _fill_whole(*, spec):
@@ -187,8 +184,19 @@ def _build(public, fname, args):
         return whole.rechunk(chunks)
     if fname == "constant" and np.ndim(kwargs["value"]) > 0:
         return _constant_array(da, shape, chunks, dtype, meta, name, spec)
-    return da.map_blocks(_fill_block, spec=spec, chunks=chunks, dtype=dtype, meta=meta,
-                         name=name)
+    return _blocks_array(da, spec, name, chunks, meta)
+
+
+def _blocks_array(da, spec, name, chunks, meta):
+    """One task per chunk, ``_fill_block(spec, <the chunk's slices>)``: a lazy Blockwise layer
+    whose slices come from ``ArraySliceDep``, so building costs O(1) in the number of chunks
+    (as ``dask.array.ones`` builds its graph)."""
+    from dask.blockwise import blockwise
+    from dask.layers import ArraySliceDep
+    ind = tuple(range(len(chunks)))
+    layer = blockwise(functools.partial(_fill_block, spec), name, ind, ArraySliceDep(chunks),
+                      ind, numblocks={})
+    return da.Array(layer, name, chunks, meta=meta)
 
 
 def _constant_array(da, shape, chunks, dtype, meta, name, spec):
