@@ -34,6 +34,7 @@ DTYPES = {
 }
 _UINT = {2: np.uint16, 4: np.uint32, 8: np.uint64}
 _M32 = np.uint64(0xFFFFFFFF)
+FLT_MAX = float(np.finfo(np.float32).max)
 
 
 def as_dtype(dtype):
@@ -253,7 +254,11 @@ def uniform_values(words, low, high, dtype):
         return np.where(v > hi, hi, v)
     F = np.float32
     u = (words >> np.uint32(8)).astype(np.int32).astype(F) * F(2.0 ** -24)
-    v = F(low) + F(high - low) * u
+    if abs(high - low) <= FLT_MAX:
+        v = F(low) + F(high - low) * u
+    else:
+        # float32(high - low) would overflow: halve both terms, double the sum (both exact)
+        v = (F(low / 2) + F((high - low) / 2) * u) * F(2)
     v = np.where(v < F(lo), F(lo), v)
     v = np.where(v > F(hi), F(hi), v)
     return round_to(v, dt)

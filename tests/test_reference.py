@@ -180,6 +180,9 @@ def test_fastinit_equals_model_truncated_intervals(lower, upper, dtype):
     ("uniform", dict(low=1.0, high=1.001)),
     ("uniform", dict(low=-6e4, high=6e4)),
     ("uniform", dict(low=0.0, high=1e-30)),
+    ("uniform", dict(low=-3e38, high=3e38)),                  # high - low > FLT_MAX
+    ("uniform", dict(low=-1e38, high=3.4e38)),
+    ("uniform", dict(low=-3.4e38, high=1e37)),
     ("normal", dict(mean=0.0, std=1e-3)),
     ("normal", dict(mean=-3.0, std=0.02)),
     ("normal", dict(mean=100.0, std=1e-5)),
