@@ -19,6 +19,10 @@ CASES = [
     ("uniform", dict(low=-0.3, high=0.7)),
     ("uniform", dict(low=0.1, high=0.2)),                 # neither bound representable
     ("uniform", dict(low=-70000.0, high=70000.0)),        # wider than float16's range
+    # v = k 2^-38 exactly: float16 subnormals (spacing 2^-24) with ties at k = 2^13 mod 2^14
+    ("uniform", dict(low=0.0, high=2.0**-14)),
+    # float32 subnormal inputs to bfloat16 (subnormal spacing 2^-133), ties included
+    ("uniform", dict(low=-(2.0**-126), high=2.0**-126)),
     ("normal", {}),
     ("normal", dict(mean=0.0, std=1e-5)),                 # float16 subnormals
     ("normal", dict(mean=0.0, std=1e-8)),                 # below float16's smallest subnormal
