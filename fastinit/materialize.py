@@ -39,9 +39,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+import fastinit
+
 from . import _dtypes
 from . import _safetensors as st
+from ._engine import resolve_threads
 from ._hf_families import FAMILIES, Param, SpecError, params_of_config
+from .seeding import seed_for
 
 __all__ = ["materialize", "plan", "main", "parse_size", "parse_init", "Param", "Result",
            "SpecError", "SPEC_FORMAT"]
@@ -350,8 +354,7 @@ def _config_dtype(cfg):
 
 
 def _initializer(name):
-    """The fastinit function called `name`, or SpecError."""
-    import fastinit
+    """The fastinit function called `name` (looked up at call time), or SpecError."""
     fn = getattr(fastinit, name, None) if not name.startswith("_") else None
     if fn is None and not name.startswith("_"):
         try:
@@ -543,7 +546,7 @@ def _fill_tensor(shard, offset, p, seed, threads, slab_bytes, tick):
             view[...] = value
     else:
         fn = _initializer(p.init)
-        rng = _seed_for(seed, p.name)
+        rng = seed_for(seed, p.name)
         if p.init not in _BLOCKWISE:
             slab_bytes = math.inf
 
@@ -558,11 +561,6 @@ def _fill_tensor(shard, offset, p, seed, threads, slab_bytes, tick):
     for index, bshape, start in _slabs(p.shape, size, slab_bytes):
         shard.fill(offset + start * size, p.dtype, bshape, lambda v: run(v, index))
         tick(math.prod(bshape) * size)
-
-
-def _seed_for(seed, name):
-    from .seeding import seed_for
-    return seed_for(seed, name)
 
 
 class _Progress:
@@ -737,7 +735,6 @@ def materialize(spec, out, *, dtype=None, seed=None, max_shard_size=None, overri
     """
     t0 = time.perf_counter()
     kind, params, seed, meta, cfg = _plan(spec, dtype, seed, overrides)
-    from ._engine import resolve_threads
     threads = resolve_threads(threads)
     slab_bytes = SLAB_BYTES if slab_bytes is None else int(slab_bytes)
     if slab_bytes < 8:
