@@ -82,27 +82,28 @@ def build_parser():
         description="Fill one warm buffer with every case, with fastinit and with each "
                     "installed peer, and print GB/s, fastinit's speed-up over each peer and "
                     "its fraction of the memory-bandwidth limit (a plain parallel fill of "
-                    "the same buffer). Progress goes to stderr.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                    "the same buffer). Progress goes to stderr.")
     b.add_argument("--size", type=_size, default="1GiB",
-                   help="buffer size: 1GiB, 256MiB, 64KiB, 1e9 (bytes), 4KB (1000s) ...")
-    b.add_argument("--dtype", choices=DTYPES, default="float32", help="output dtype")
+                   help="buffer size: 1GiB, 256MiB, 64KiB, 1e9 (bytes), 4KB (1000s) ... "
+                        "(default: 1GiB)")
+    b.add_argument("--dtype", choices=DTYPES, default="float32", help="output dtype (default: float32)")
     b.add_argument("--threads", type=_positive_int("--threads"), default=None,
                    help="threads for fastinit, the NumPy recipe, PyTorch and the limit "
                         "(default: fastinit.get_num_threads())")
     b.add_argument("--peers", type=_name_list("peer", PEERS, ("auto", "all", "none")),
                    default="auto",
-                   help=f"comma list of {', '.join(PEERS)}; 'auto' = those installed, "
-                        f"'none' = fastinit and the limit only")
+                   help=f"comma list of {', '.join(PEERS)}; 'auto' = those installed "
+                        f"(default), 'all', or 'none' = fastinit and the limit only")
     b.add_argument("--cases", type=_name_list("case", CASES), default=None,
                    help=f"comma list of {', '.join(CASES)} (default: all)")
     b.add_argument("--repeat", type=_positive_int("--repeat"), default=3,
-                   help="timed calls per measurement; the best is reported")
+                   help="timed calls per measurement; the best is reported (default: 3)")
     b.add_argument("--warmup", type=_positive_int("--warmup", 0), default=1,
                    help="untimed calls first (JAX compiles in the first); a warm-up call "
-                        "of 1 s or more is kept as a timed sample")
+                        "of 1 s or more is kept as a timed sample (default: 1)")
     b.add_argument("--max-time", type=_positive_float("--max-time"), default=10.0,
-                   help="seconds per measurement after which no further repeat starts")
+                   help="seconds per measurement after which no further repeat starts "
+                        "(default: 10)")
     b.add_argument("--fresh", action="store_true",
                    help="also time fills that allocate their result (shape=, first touch)")
     b.add_argument("--sweep", choices=("size", "threads"), default=None,
