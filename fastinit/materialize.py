@@ -648,10 +648,10 @@ def _shards(params, max_shard):
 
 
 def _config_json(cfg, dtype):
+    # transformers 5 reads "dtype", 4.x "torch_dtype" (5 accepts it silently; "dtype" wins)
     cfg = dict(cfg)
     cfg["dtype"] = dtype
-    if "torch_dtype" in cfg:
-        cfg["torch_dtype"] = dtype
+    cfg["torch_dtype"] = dtype
     return (json.dumps(cfg, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
@@ -682,7 +682,8 @@ def materialize(spec, out, *, dtype=None, seed=None, max_shard_size=None, overri
         A path ending in ``.safetensors`` writes one file. Anything else is a folder laid out
         like ``save_pretrained``: ``model.safetensors``, or shards
         ``model-0000k-of-0000N.safetensors`` and ``model.safetensors.index.json`` when the
-        tensors exceed `max_shard_size`; plus ``config.json`` (with ``dtype`` set) for a
+        tensors exceed `max_shard_size`; plus ``config.json`` (with ``dtype`` and
+        ``torch_dtype`` set) for a
         Hugging Face spec. Other files already in the folder (a tokenizer, ...) are kept.
     dtype : {'float32', 'bfloat16', 'float16', 'float64'}, optional
         Output dtype. Default: the config's ``dtype``/``torch_dtype`` for a Hugging Face spec,

@@ -234,11 +234,11 @@ def test_hf_roundtrip(transformers, tmp_path, family):
     assert res.nbytes == sum(2 * math.prod(p.shape) for p in params)
     with open(out / "config.json") as f:
         written_cfg = json.load(f)
-    assert written_cfg == dict(cfg, dtype="bfloat16")
+    assert written_cfg == dict(cfg, dtype="bfloat16", torch_dtype="bfloat16")
 
     # 1. the safetensors library
     sd = load_file(str(out / "model.safetensors"))
-    assert list(sd) == sorted(p.name for p in params) or set(sd) == {p.name for p in params}
+    assert set(sd) == {p.name for p in params}
     with safe_open(str(out / "model.safetensors"), "pt") as f:
         assert f.metadata()["format"] == "pt"
         assert set(f.keys()) == {p.name for p in params}
@@ -260,10 +260,11 @@ def test_hf_roundtrip(transformers, tmp_path, family):
 
     # 3. transformers: clean load, parameters equal the file
     model = load_clean(transformers, str(out))
-    assert model.dtype == torch.bfloat16
+    if int(transformers.__version__.split(".")[0]) >= 5:     # 4.x loads float32 by default
+        assert model.dtype == torch.bfloat16
     state = model.state_dict()
-    for p in params:
-        assert torch.equal(state[p.name], sd[p.name]), p.name
+    for p in params:                                  # bfloat16 -> float32 is exact
+        assert torch.equal(state[p.name].to(torch.bfloat16), sd[p.name]), p.name
     if cfg.get("tie_word_embeddings", family == "gpt2"):
         emb = model.get_input_embeddings().weight
         assert model.get_output_embeddings().weight.data_ptr() == emb.data_ptr()
