@@ -17,7 +17,8 @@ model's ``_init_weights`` gives them (transformers 4.4x-5.x, checked against 5.2
 ``lm_head.weight`` is absent when ``tie_word_embeddings`` is true (the default for GPT-2 and
 false for the others), exactly as ``save_pretrained`` drops tied parameters. Optional config
 fields take the defaults of the transformers config classes (e.g. Mistral's
-``num_key_value_heads`` is 8 when absent, Qwen2's 32); fields that fix the model's size must be given.
+``num_key_value_heads`` is 8 when absent, Qwen2's 32); fields that fix the model's size must
+be given.
 """
 
 import math

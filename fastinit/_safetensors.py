@@ -158,10 +158,10 @@ class ShardFile:
         The view is backed by a mapping of just that region, unmapped when `fn` returns, so
         the pages it dirtied go to the page cache and stop counting against this process.
         Write-behind: the region's write-back to disk starts at once, and data more than
-        `WRITE_BEHIND` bytes behind it is waited for and dropped from the page cache. The disk is kept busy while the next regions are computed, a run never leaves
-        gigabytes of dirty pages to flush at the end, and a checkpoint larger than RAM does
-        not push everything else out of the page cache. `fn` must not keep references to the
-        view.
+        `WRITE_BEHIND` bytes behind it is waited for and dropped from the page cache. The
+        disk is kept busy while the next regions are computed, a run never leaves gigabytes
+        of dirty pages to flush at the end, and a checkpoint larger than RAM does not push
+        everything else out of the page cache. `fn` must not keep references to the view.
         """
         storage = DTYPES[dtype][1]
         count = math.prod(shape)

@@ -683,8 +683,8 @@ def materialize(spec, out, *, dtype=None, seed=None, max_shard_size=None, overri
         like ``save_pretrained``: ``model.safetensors``, or shards
         ``model-0000k-of-0000N.safetensors`` and ``model.safetensors.index.json`` when the
         tensors exceed `max_shard_size`; plus ``config.json`` (with ``dtype`` and
-        ``torch_dtype`` set) for a
-        Hugging Face spec. Other files already in the folder (a tokenizer, ...) are kept.
+        ``torch_dtype`` set) for a Hugging Face spec. Other files already in the folder (a
+        tokenizer, ...) are kept.
     dtype : {'float32', 'bfloat16', 'float16', 'float64'}, optional
         Output dtype. Default: the config's ``dtype``/``torch_dtype`` for a Hugging Face spec,
         else float32; in a tensor spec a tensor's own ``dtype`` wins over this, which wins
@@ -775,8 +775,6 @@ def materialize(spec, out, *, dtype=None, seed=None, max_shard_size=None, overri
     existing_dir = False
     stale = []
     if single:
-        if os.path.isdir(out):
-            raise IsADirectoryError(f"{out!r} is a directory")
         if os.path.lexists(out) and not force:
             raise FileExistsError(f"{out!r} exists; pass force=True (--force) to replace it")
     else:
@@ -792,7 +790,7 @@ def materialize(spec, out, *, dtype=None, seed=None, max_shard_size=None, overri
                 raise FileExistsError(f"{out!r} already holds {', '.join(clash)}; pass "
                                       f"force=True (--force) to replace the checkpoint")
     need = sum(size for _, _, size in layouts) + sum(len(b) for b in extra.values())
-    free = shutil.disk_usage(parent).free
+    free = shutil.disk_usage(out if existing_dir else parent).free
     if need > free:
         raise OSError(28, f"not enough disk space: the checkpoint needs {_gb(need)}, "
                           f"{_gb(free)} free on {parent!r}")
