@@ -72,7 +72,7 @@ def normal(shape=None, mean=0.0, std=1.0, *, out=None, dtype=None, rng=None, thr
     ``x = mean + std * Phi^-1(u)``, ``u = (k + 1/2) 2^-B`` with k the element's 32-bit word
     (B = 32, float32/float16/bfloat16) or its 64-bit draw shifted right by 12 (B = 52,
     float64). Phi^-1 is Wichura's AS 241 (Applied Statistics 37, 1988): PPND7 evaluated in
-    float32 (within 6 float32 ulp) and PPND16 in float64 (about 1e-15 relative).
+    float32 (within 6.5 float32 ulp) and PPND16 in float64 (about 1e-15 relative).
     """
     return _fill.fill(_fill.NORMAL,
                       lambda code: _params.normal(mean, std, -math.inf, math.inf, code),

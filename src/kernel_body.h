@@ -9,6 +9,10 @@
  * The including file defines these and FI_NAME(x) for the ISA-specific symbol.
  */
 
+/* (x + 1/2) for a B-bit integer x (as SIGNED_K), rounded once to T: x is split into a part with
+ * its low 8 bits clear, exact in T, and those bits, so that only the final sum rounds. */
+#define HALF_UP(x) ((T)(SIGNED_K)((x) & ~(UWORD)0xff) + ((T)(SIGNED_K)((x) & (UWORD)0xff) + (T)0.5))
+
 /* uniform: v = (low + range * u) * scale, with numpy's conversions
  *   float:  u = (w >> 8) 2^-24          double: u = (r >> 11) 2^-53
  * then clamped into [lo, hi] (the dtype's representable bounds of [low, high)). */
@@ -38,11 +42,11 @@ void FI_NAME(CAT(fi_normal, SFX))(const W *restrict w, int64_t n, const P *restr
         UWORD kc = K_MASK - k;                       /* the integer of 1 - u */
         int upper = k > K_HALF_M1;                    /* u > 1/2 */
         UWORD m = upper ? kc : k;                     /* < 2^(B-1) */
-        T small = (T)(SIGNED_K)m * SCALE_B + HALF_ULP_B;      /* min(u, 1-u) */
+        T small = HALF_UP(m) * SCALE_B;               /* min(u, 1-u) */
         T big = (T)1 - small;
         T u = upper ? big : small;
         T v = upper ? small : big;
-        T qu = (T)(SIGNED_K)(k - K_HALF) * SCALE_B + HALF_ULP_B;  /* u - 1/2 */
+        T qu = HALF_UP(k - K_HALF) * SCALE_B;         /* u - 1/2 */
 
         T q = cq + qu * d;
         T plo = pa + u * d;
@@ -73,3 +77,5 @@ void FI_NAME(CAT(fi_normal, SFX))(const W *restrict w, int64_t n, const P *restr
         out[i] = val;
     }
 }
+
+#undef HALF_UP

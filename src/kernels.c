@@ -31,7 +31,6 @@
 #define K_HALF 0x80000000u
 #define K_HALF_M1 0x7fffffffu
 #define SCALE_B 0x1p-32f
-#define HALF_ULP_B 0x1p-33f
 #define LOG fi_log_f
 #define SQRT __builtin_sqrtf
 #define C_CONST1 0.180625f
@@ -57,7 +56,6 @@
 #undef K_HALF
 #undef K_HALF_M1
 #undef SCALE_B
-#undef HALF_ULP_B
 #undef LOG
 #undef SQRT
 #undef C_CONST1
@@ -82,7 +80,6 @@
 #define K_HALF 0x8000000000000ULL
 #define K_HALF_M1 0x7ffffffffffffULL
 #define SCALE_B 0x1p-52
-#define HALF_ULP_B 0x1p-53
 #define LOG fi_log_d
 #define SQRT __builtin_sqrt
 #define C_CONST1 0.180625

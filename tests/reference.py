@@ -414,16 +414,24 @@ def _select(far, c_far, c_near, T):
     return np.where(far, T(c_far), T(c_near))
 
 
-def _normal_core(upper, m, qk, consts, mean, std, lo, hi, T, scale_b, half_ulp,
+def _half_up(x, T):
+    """x + 1/2 for signed integers x, rounded once to T: the low 8 bits are split off so that
+    both parts convert exactly (HALF_UP in src/kernel_body.h)."""
+    hi = (x & ~np.asarray(0xFF, x.dtype)).astype(T)
+    lo = (x & np.asarray(0xFF, x.dtype)).astype(T)
+    return hi + (lo + T(0.5))
+
+
+def _normal_core(upper, m, qk, consts, mean, std, lo, hi, T, scale_b,
                  log, coefs):
     """The operation sequence of fi_normal_* in precision T (np.float32 or np.float64)."""
     pa, qb, d, cq, cmax, log_off = (T(c) for c in consts)
     A, B, C, D, E, F_ = coefs
-    small = m * T(scale_b) + T(half_ulp)
+    small = _half_up(m, T) * T(scale_b)
     big = T(1) - small
     u = np.where(upper, big, small)
     v = np.where(upper, small, big)
-    qu = qk * T(scale_b) + T(half_ulp)
+    qu = _half_up(qk, T) * T(scale_b)
     q = cq + qu * d
     plo = pa + u * d
     pup = qb + v * d
@@ -462,23 +470,23 @@ def normal_values(words, mean, std, lower, upper, dtype):
         k = words >> np.uint64(12)                      # 52-bit integer
         kc = np.uint64(2 ** 52 - 1) - k
         upper_half = k > np.uint64(2 ** 51 - 1)
-        m = np.where(upper_half, kc, k).astype(np.int64).astype(np.float64)
-        qk = (k.astype(np.int64) - 2 ** 51).astype(np.float64)
+        m = np.where(upper_half, kc, k).astype(np.int64)
+        qk = k.astype(np.int64) - 2 ** 51
         coefs = (PPND16_A, PPND16_B, PPND16_C, PPND16_D, PPND16_E, PPND16_F)
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             return _normal_core(upper_half, m, qk, consts, mean, std, lo, hi,
-                                np.float64, 2.0 ** -52, 2.0 ** -53, log_f64, coefs)
+                                np.float64, 2.0 ** -52, log_f64, coefs)
     k = words.astype(np.uint32)
     kc = np.uint32(0xFFFFFFFF) - k
     upper_half = k > np.uint32(0x7FFFFFFF)
     # int32 -> float32 conversions round to nearest even, as C's (float)(int32_t) does
-    m = np.where(upper_half, kc, k).astype(np.int32).astype(np.float32)
-    qk = (k - np.uint32(0x80000000)).view(np.int32).astype(np.float32)
+    m = np.where(upper_half, kc, k).astype(np.int32)
+    qk = (k - np.uint32(0x80000000)).view(np.int32)
     coefs = tuple(tuple(f32(c) for c in tab)
                   for tab in (PPND7_A, PPND7_B, PPND7_C, PPND7_D, PPND7_E, PPND7_F))
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         v = _normal_core(upper_half, m, qk, consts, mean, std, lo, hi,
-                         np.float32, 2.0 ** -32, 2.0 ** -33, log_f32, coefs)
+                         np.float32, 2.0 ** -32, log_f32, coefs)
     return round_to(v, dt)
 
 
