@@ -92,10 +92,12 @@ def fill(int sampler, int dtype, tuple params, tuple stream, cnp.ndarray arr, tu
     # Keep each uninterruptible slice to tens of milliseconds: short rows and elements far
     # apart in the stream cost much more per element than a contiguous run.
     cdef int64_t row = lay.shape[lay.ndim - 1]
+    # (but never so short that the threads go unused: the engine gives each >= 2^15)
+    cdef int64_t floor_elems = (<int64_t>1 << 15) * (nthreads if nthreads > 0 else 1)
     if lay.gstep[lay.ndim - 1] > 1:
-        slice_elems = max(slice_elems >> 9, 4096)
+        slice_elems = max(slice_elems >> 9, floor_elems)
     elif row < 1024:
-        slice_elems = max(slice_elems * row // 1024, 4096)
+        slice_elems = max(slice_elems * row // 1024, floor_elems)
     e = 0
     while e < total:
         e_end = e + slice_elems if total - e > slice_elems else total
