@@ -173,6 +173,9 @@ def main(argv=None):
         except BrokenPipeError:              # output piped into `head` and the like
             sys.stdout = open(os.devnull, "w")
             return 0
+        except KeyboardInterrupt:
+            print("fastinit bench: interrupted", file=sys.stderr)
+            return 130
     if args.command == "info":
         return _info()
     parser.print_help(sys.stderr)

@@ -56,6 +56,7 @@ import fastinit
 __all__ = [
     "CASES", "PEERS", "DTYPES", "BenchError", "parse_size", "format_size", "machine_info",
     "available_peers", "run", "sweep", "sweep_points", "format_table", "format_sweep", "plot",
+    "require_matplotlib",
 ]
 
 #: Case names in table order.
@@ -362,8 +363,7 @@ def _torch(case, w):
     init = torch.nn.init
     tdt = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16,
            "bfloat16": torch.bfloat16}[w.dtype]
-    rows, cols = w.shape
-    fan_in = cols                       # torch layout (out, in)
+    fan_in = w.shape[1]                 # torch layout (out, in)
     std_vs = math.sqrt(1.0 / fan_in) / _TRUNC_STD_CORRECTION
     ops = {
         "uniform": (lambda t: init.uniform_(t, _LOW, _HIGH), f"uniform_(t, {_LOW}, {_HIGH})"),
@@ -967,7 +967,8 @@ def format_sweep(result):
             keys.append(k)
     rows = [["case", "impl"] + cols]
     for case, impl, mode in keys:
-        row = [case + (" (fresh)" if mode == "fresh" else ""), impl]
+        row = [case + (" (fresh)" if mode == "fresh" else ""),
+               "plain fill" if impl == "limit" else impl]
         for p in result["points"]:
             idx = {(r["case"], r["impl"], r["mode"]): r for r in p["results"]}
             row.append(_fmt_gbps(idx.get((case, impl, mode))))
