@@ -118,6 +118,10 @@ def build_parser():
     b.set_defaults(subparser=b)
 
     sub.add_parser("info", help="version, SIMD path and thread count of this build")
+    # parsed by fastinit.materialize itself (see main); listed here for --help
+    sub.add_parser("materialize", add_help=False,
+                   help="write a randomly initialised checkpoint (safetensors) from a Hugging "
+                        "Face config.json or a tensor spec; 'fastinit materialize -h' for options")
     return parser
 
 
@@ -165,6 +169,10 @@ def main(argv=None):
 
     Bad options exit with status 2 and a message naming the option (argparse's convention).
     """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["materialize"]:
+        from .materialize import main as materialize_main
+        return materialize_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "bench":
