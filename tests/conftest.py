@@ -8,6 +8,9 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
+# Subprocesses started by tests (`python -c ...`) must import the installed fastinit, not the
+# uncompiled source folder when they run from the repository root.
+os.environ["PYTHONSAFEPATH"] = "1"
 
 import fastinit  # noqa: E402
 import reference as ref  # noqa: E402
