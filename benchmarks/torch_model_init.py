@@ -1,0 +1,110 @@
+"""Construct and initialise a ~1B-parameter GPT-style torch model with and without fastinit.
+
+A script, not part of the asv suite. Each measurement runs in a fresh subprocess (so the
+allocator and page cache start the same way), alternating plain torch and
+``fastinit.torch.patch()``; the median of the repeats is reported.
+
+    .venv/bin/python benchmarks/torch_model_init.py                 # ~1.07B params, 3 repeats
+    .venv/bin/python benchmarks/torch_model_init.py --layers 4 --repeats 1   # quick
+
+What is timed, end to end: ``torch.manual_seed(0); model = GPT(...)`` -- allocation of every
+parameter, page faults, and each module's reset_parameters (kaiming_uniform_ + bias uniform_
+for the Linear layers, normal_ for the embedding, ones/zeros for LayerNorm) -- with the
+model built inside ``with fastinit.torch.patch():`` for the fastinit variant (the patch's
+install/uninstall time included). ``init_module`` on an already-built model is timed too.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+CHILD = r"""
+import json, sys, time, torch, torch.nn as nn
+cfg = json.loads(sys.argv[1])
+
+class Block(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.ln1 = nn.LayerNorm(d)
+        self.qkv = nn.Linear(d, 3 * d)
+        self.proj = nn.Linear(d, d)
+        self.ln2 = nn.LayerNorm(d)
+        self.fc1 = nn.Linear(d, 4 * d)
+        self.fc2 = nn.Linear(4 * d, d)
+
+class GPT(nn.Module):
+    def __init__(self, vocab, d, layers):
+        super().__init__()
+        self.wte = nn.Embedding(vocab, d)
+        self.wpe = nn.Embedding(1024, d)
+        self.blocks = nn.ModuleList(Block(d) for _ in range(layers))
+        self.ln_f = nn.LayerNorm(d)
+
+torch.set_num_threads(cfg["threads"])
+mode = cfg["mode"]
+if mode != "torch":
+    import fastinit.torch as ft
+t0 = time.perf_counter()
+torch.manual_seed(0)
+if mode == "torch":
+    model = GPT(cfg["vocab"], cfg["d"], cfg["layers"])
+elif mode == "patch":
+    with ft.patch():
+        model = GPT(cfg["vocab"], cfg["d"], cfg["layers"])
+t1 = time.perf_counter()
+out = {"mode": mode, "construct_s": t1 - t0,
+       "params": sum(p.numel() for p in model.parameters())}
+if mode == "patch":
+    t2 = time.perf_counter()
+    ft.init_module(model, seed=0)
+    out["init_module_s"] = time.perf_counter() - t2
+print(json.dumps(out))
+"""
+
+
+def run(cfg):
+    env = dict(os.environ)
+    res = subprocess.run([sys.executable, "-c", CHILD, json.dumps(cfg)], capture_output=True,
+                         text=True, env=env, check=True)
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--layers", type=int, default=20)
+    ap.add_argument("--d", type=int, default=2048)
+    ap.add_argument("--vocab", type=int, default=32000)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    a = ap.parse_args()
+    base = dict(layers=a.layers, d=a.d, vocab=a.vocab, threads=a.threads)
+    times = {"torch": [], "patch": []}
+    extra = []
+    params = None
+    for r in range(a.repeats):
+        for mode in ("torch", "patch"):
+            out = run(dict(base, mode=mode))
+            params = out["params"]
+            times[mode].append(out["construct_s"])
+            if "init_module_s" in out:
+                extra.append(out["init_module_s"])
+            print(f"repeat {r}: {mode:6s} construct {out['construct_s']:.2f} s"
+                  + (f", init_module {out['init_module_s']:.2f} s" if mode == "patch" else ""),
+                  flush=True)
+    mt, mp = statistics.median(times["torch"]), statistics.median(times["patch"])
+    print(f"\nmodel: GPT-style, {a.layers} layers, d={a.d}, vocab={a.vocab}: "
+          f"{params / 1e9:.3f}B parameters (float32, {params * 4 / 2**30:.1f} GiB)")
+    print(f"threads: {a.threads}; cpu: {os.cpu_count()} cores; repeats: {a.repeats}")
+    print(f"plain torch construction      median {mt:.2f} s  {sorted(times['torch'])}")
+    print(f"under fastinit.torch.patch()  median {mp:.2f} s  {sorted(times['patch'])}")
+    print(f"speed-up (construction)       {mt / mp:.2f}x")
+    if extra:
+        print(f"init_module on the built model median {statistics.median(extra):.2f} s")
+
+
+if __name__ == "__main__":
+    main()
