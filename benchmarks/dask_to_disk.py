@@ -32,7 +32,7 @@ import time
 import numpy as np
 
 try:
-    import fastinit  # noqa: F401
+    import fastinit  # noqa: F401  (importable? else use the checkout this script is in)
 except ImportError:          # run from a source checkout without installing
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -99,7 +99,7 @@ def run_case(fmt, payload, scheduler, size, chunk, workers, directory, keep):
     import dask
     import dask.array as da
 
-    import fastinit
+    import fastinit  # noqa: F811
     import fastinit.dask as fd
 
     cols = 16384                                  # 64 KiB rows

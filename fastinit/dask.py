@@ -357,8 +357,8 @@ def to_npy(x, path, *, compute=True, **store_kwargs):
     The header is written here; then ``dask.array.store`` writes each chunk straight into
     its place in the file, opened in the task (threaded scheduler, or ``dask.distributed``
     workers that share the file system): ``os.pwrite`` of its contiguous runs when they are
-    at least 64 KiB long (chunks spanning the trailing axes), a memory map otherwise. Read it back with
-    ``numpy.load(path, mmap_mode='r')``. bfloat16 has no .npy type code: it is stored as
+    at least 64 KiB long (chunks spanning the trailing axes), a memory map otherwise. Read
+    it back with ``numpy.load(path, mmap_mode='r')``. bfloat16 has no .npy type code: it is stored as
     ``'<V2'``; view the loaded array with ``.view(ml_dtypes.bfloat16)``.
 
     Returns what ``dask.array.store`` returns (None, or a Delayed with ``compute=False``).
