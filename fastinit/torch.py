@@ -27,10 +27,8 @@ is the same.
 """
 
 import contextlib
-import ctypes
 import functools
 import math
-import mmap
 import numbers
 import sys
 import threading
@@ -114,10 +112,11 @@ def _delegate_reason(tensor):
         return True
     dt = _dtensor_type()
     if dt is not None and isinstance(tensor, dt):
-        return tensor.dtype not in _NUMPY_DTYPES
+        return (tensor.dtype not in _NUMPY_DTYPES
+                or tensor._local_tensor.layout is not torch.strided)
     if type(tensor) not in _PLAIN:
         return True
-    if tensor.dtype not in _NUMPY_DTYPES:
+    if tensor.dtype not in _NUMPY_DTYPES or tensor.layout is not torch.strided:
         return True
     if tensor.is_neg() or tensor.is_conj():
         return True
@@ -310,31 +309,6 @@ def _numpy_view(t):
     return t.numpy(), None
 
 
-_libc = None
-
-
-def _advise_huge(arr):
-    """madvise(MADV_HUGEPAGE) on the page-aligned interior of a large array's memory: first
-    touches of fresh memory then cost one fault per 2 MiB instead of per 4 KiB."""
-    global _libc
-    if arr.nbytes < (32 << 20) or not hasattr(mmap, "MADV_HUGEPAGE"):
-        return
-    if not (arr.flags.c_contiguous or arr.flags.f_contiguous):
-        return
-    try:
-        if _libc is None:
-            _libc = ctypes.CDLL(None, use_errno=True)
-            _libc.madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
-        huge = 2 << 20
-        start = arr.ctypes.data
-        lo = (start + huge - 1) // huge * huge
-        hi = (start + arr.nbytes) // huge * huge
-        if hi > lo:
-            _libc.madvise(lo, hi - lo, mmap.MADV_HUGEPAGE)
-    except (OSError, AttributeError):          # pragma: no cover - advice only
-        pass
-
-
 def _direct(local):
     """True when `local` can be written through a NumPy view of its memory."""
     return local.device.type == "cpu"
@@ -362,7 +336,6 @@ def _write(d, fill, rng, threads, words=0, word32=True, blockable=True):
     if blocks is None and not host:
         if local.numel():
             arr, dt = _numpy_view(local)
-            _advise_huge(arr)
             fill(out=arr, dtype=dt, rng=rng, threads=threads)
         _bump_version(d.tensor)
         return

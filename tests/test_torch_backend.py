@@ -4,6 +4,7 @@ errors and warnings (compared with torch's own), statistics, patch() and init_mo
 import collections
 import inspect
 import math
+import os
 import subprocess
 import sys
 import types
@@ -58,7 +59,9 @@ def same_bits(a, b):
 
 def test_import_fastinit_does_not_import_torch():
     code = "import sys, fastinit; assert 'torch' not in sys.modules, 'torch imported'"
-    subprocess.run([sys.executable, "-c", code], check=True)
+    here = os.path.dirname(os.path.dirname(os.path.abspath(fastinit.__file__)))
+    env = dict(os.environ, PYTHONPATH=here + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
 
 
 @pytest.mark.parametrize("name", torch.nn.init.__all__)
@@ -512,6 +515,25 @@ def test_patch_routes_to_fastinit_streams():
     with ft.patch():
         b2 = nn.MultiheadAttention(16, 2)
     assert all(torch.equal(x, y) for x, y in zip(a.parameters(), b2.parameters()))
+
+
+def test_patch_routes_transformers_models():
+    """transformers 5 keeps torch's functions in a module-level dict (TORCH_INIT_FUNCTIONS)
+    and calls them from its _init_weights: patch() reaches them too."""
+    transformers = pytest.importorskip("transformers")
+    init_mod = pytest.importorskip("transformers.initialization")
+    cfg = transformers.GPT2Config(n_layer=1, n_embd=32, n_head=2, vocab_size=64, n_positions=16,
+                                  bos_token_id=0, eos_token_id=0)
+    before = dict(init_mod.TORCH_INIT_FUNCTIONS)
+    models = []
+    for _ in range(2):
+        with ft.patch(rng=0):
+            assert init_mod.TORCH_INIT_FUNCTIONS["normal_"] is ft.normal_
+            models.append(transformers.GPT2LMHeadModel(cfg))
+    assert init_mod.TORCH_INIT_FUNCTIONS == before
+    a, b = (dict(m.named_parameters()) for m in models)
+    assert all(torch.equal(a[k], b[k]) for k in a)            # both from fastinit's rng=0
+    assert abs(a["transformer.h.0.attn.c_attn.weight"].std().item() / 0.02 - 1) < 0.1
 
 
 def test_patch_meta_device_construction():
