@@ -81,6 +81,7 @@ if mode == "patch":
     t2 = time.perf_counter()
     ft.init_module(model, seed=0)
     out["init_module_s"] = time.perf_counter() - t2
+out["peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 print(json.dumps(out))
 """
 
@@ -106,10 +107,12 @@ def main():
     reinit = {"torch": [], "patch": []}
     extra = []
     params = None
+    rss = []
     for r in range(a.repeats):
         for mode in ("torch", "patch"):
             out = run(dict(base, mode=mode))
             params = out["params"]
+            rss.append(out["peak_rss_gib"])
             times[mode].append(out["construct_s"])
             cpu[mode].append(out["cpu_s"])
             reinit[mode].append(out["reinit_s"])
@@ -122,7 +125,8 @@ def main():
     mt, mp = statistics.median(times["torch"]), statistics.median(times["patch"])
     print(f"\nmodel: GPT-style, {a.layers} layers, d={a.d}, vocab={a.vocab}: "
           f"{params / 1e9:.3f}B parameters (float32, {params * 4 / 2**30:.1f} GiB)")
-    print(f"threads: {a.threads}; cpu: {os.cpu_count()} cores; repeats: {a.repeats}")
+    print(f"threads: {a.threads}; cpu: {os.cpu_count()} cores; repeats: {a.repeats}; "
+          f"peak RSS {max(rss):.1f} GiB")
     print(f"plain torch construction      median {mt:.2f} s  {sorted(times['torch'])}")
     print(f"under fastinit.torch.patch()  median {mp:.2f} s  {sorted(times['patch'])}")
     print(f"speed-up (construction)       {mt / mp:.2f}x")

@@ -100,8 +100,9 @@ def _active():
 # --- resolving the tensor to write -----------------------------------------------------------
 
 class _Dest:
-    """What a call writes: `local` (a plain torch tensor) is the block `index` of a virtual
-    tensor of `global_shape` (index None: the whole tensor)."""
+    """What a call writes: `local` (a plain torch tensor) holds the pieces `blocks` (pairs of
+    local and global index tuples) of a virtual tensor of `shape`; blocks None: `local` is the
+    whole tensor."""
 
     __slots__ = ("tensor", "local", "shape", "global_shape", "blocks", "numel")
 
