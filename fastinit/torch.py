@@ -1010,10 +1010,15 @@ class patch(contextlib.ContextDecorator):
     >>> import torch, fastinit.torch as ft
     >>> with ft.patch(rng=0):
     ...     layer = torch.nn.Linear(512, 512)
-    >>> @ft.patch()
+    >>> @ft.patch                          # or @ft.patch(rng=0)
     ... def build():
     ...     return torch.nn.TransformerEncoderLayer(256, 4)
     """
+
+    def __new__(cls, rng=None, **kwargs):
+        if callable(rng) and not isinstance(rng, (np.random.Generator, np.random.BitGenerator)):
+            return cls(**kwargs)(rng)             # used bare: @fastinit.torch.patch
+        return super().__new__(cls)
 
     def __init__(self, rng=None, *, threads=None, scan_modules=True):
         if rng is not None:

@@ -478,6 +478,12 @@ def test_patch_decorator_and_recursion():
     layers = build(2)
     assert len(layers) == 3 and _routed_names() == before
 
+    @ft.patch                              # bare decorator
+    def routed():
+        return torch.nn.init.kaiming_uniform_ is ft.kaiming_uniform_
+
+    assert routed() and _routed_names() == before
+
 
 def test_patch_scans_module_level_references():
     mod = types.ModuleType("fake_initlib")
