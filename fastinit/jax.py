@@ -39,17 +39,21 @@ instead makes a JAX key from a seed and a parameter name (usable with any JAX co
 
 Sharding
 --------
-``out_sharding`` (a ``NamedSharding``, or a ``PartitionSpec`` under ``jax.set_mesh``) builds
-the array with ``jax.make_array_from_callback``: each distinct shard index is filled once, on
-the host, through fastinit's ``global_shape=``/``index=`` addressing, into a buffer of the
-shard's size -- no full-size host array -- and equals the same slice of the unsharded result
-bit for bit. orthogonal and delta_orthogonal accept ``out_sharding`` too (JAX raises
+``out_sharding`` -- a ``NamedSharding`` (Explicit or Auto mesh axes), any other
+``jax.sharding.Sharding``, or a ``PartitionSpec`` under ``jax.set_mesh`` -- builds the array
+with ``jax.make_array_from_callback``: each distinct shard index is filled once, on the host,
+through fastinit's ``global_shape=``/``index=`` addressing, into a buffer of the shard's size
+(no full-size host array; replicated shards share one buffer), and equals the same slice of
+the unsharded result bit for bit. In a multi-host job each process fills only the shards of
+its own devices, and the values still do not depend on the sharding or the process count.
+orthogonal and delta_orthogonal accept ``out_sharding`` too (JAX raises
 NotImplementedError); the orthogonal matrix is computed whole on the host (QR needs all of
 it) and sliced.
 
 Under ``jax.jit``/``jax.vmap`` (a traced key) the values are computed on the host by
-``jax.pure_callback`` from the key's data -- the same values as eagerly; ``out_sharding`` is
-then applied with ``jax.lax.with_sharding_constraint``.
+``jax.pure_callback`` from the key's data -- the same values as eagerly, but the whole array at
+once; ``out_sharding`` is then applied with ``jax.sharding.reshard`` (Explicit mesh axes) or
+``jax.lax.with_sharding_constraint``.
 
 constant, zeros and ones are JAX's own functions: they draw nothing and XLA fills them on the
 device with no host buffer.
@@ -314,8 +318,9 @@ def _traced(spec, data, gshape, dt, out_sharding, empty):
         return out
     mesh = (out_sharding.mesh if isinstance(out_sharding, jax.sharding.NamedSharding)
             else jax.sharding.get_abstract_mesh())
-    explicit = any(t == jax.sharding.AxisType.Explicit
-                   for t in getattr(mesh, "axis_types", ()) or ())
+    axis_type = getattr(jax.sharding, "AxisType", None)
+    explicit = axis_type is not None and any(
+        t == axis_type.Explicit for t in getattr(mesh, "axis_types", ()) or ())
     if explicit and hasattr(jax.sharding, "reshard"):
         return jax.sharding.reshard(out, out_sharding)
     return jax.lax.with_sharding_constraint(out, out_sharding)
