@@ -9,7 +9,8 @@ import numpy as np
 from . import _dtypes
 
 
-def _as_shape(shape, name):
+def as_shape(shape, name):
+    """A tuple of non-negative ints from an int or a sequence; errors name the parameter."""
     if isinstance(shape, (int, np.integer)) and not isinstance(shape, (bool, np.bool_)):
         shape = (shape,)
     try:
@@ -50,13 +51,13 @@ def block(shape, out_shape, global_shape, index):
             raise ValueError("index= needs global_shape= (the shape of the whole tensor)")
         if shape is None and out_shape is None:
             raise TypeError("give shape or out")
-        bshape = _as_shape(shape, "shape") if shape is not None else tuple(out_shape)
+        bshape = as_shape(shape, "shape") if shape is not None else tuple(out_shape)
         if shape is not None and out_shape is not None and bshape != tuple(out_shape):
             raise ValueError(f"shape {bshape} does not match out.shape {tuple(out_shape)}")
         _check_size(bshape)
         return bshape, 0, c_steps(bshape)
 
-    gshape = _as_shape(global_shape, "global_shape")
+    gshape = as_shape(global_shape, "global_shape")
     _check_size(gshape)
     if index is None:
         index = ()
@@ -85,7 +86,7 @@ def block(shape, out_shape, global_shape, index):
         else:
             raise TypeError(f"index entries must be slices or ints, got {ix!r} at position {ax}")
     bshape = tuple(bshape)
-    if shape is not None and _as_shape(shape, "shape") != bshape:
+    if shape is not None and as_shape(shape, "shape") != bshape:
         raise ValueError(f"shape {tuple(shape)} does not match the block {bshape} that index "
                          f"selects")
     if out_shape is not None and tuple(out_shape) != bshape:

@@ -6,6 +6,8 @@ import operator
 
 import numpy as np
 
+from . import _layout
+
 __all__ = ["compute_fans", "LAYOUTS"]
 
 #: Named layouts and their (in_axis, out_axis).
@@ -19,18 +21,6 @@ LAYOUTS = {
     "tensorflow": (-2, -1),
     "keras": (-2, -1),
 }
-
-
-def _shape(shape):
-    if isinstance(shape, (int, np.integer)) and not isinstance(shape, (bool, np.bool_)):
-        shape = (shape,)
-    try:
-        dims = tuple(operator.index(s) for s in shape)
-    except TypeError:
-        raise TypeError(f"shape must be an int or a tuple of ints, got {shape!r}") from None
-    if any(s < 0 for s in dims):
-        raise ValueError(f"shape must not contain negative sizes, got {dims}")
-    return dims
 
 
 def _axes(axes, ndim, name):
@@ -139,7 +129,7 @@ def compute_fans(shape, *, in_axis=None, out_axis=None, batch_axis=(), layout=No
         fan_in = check_fan(fan_in, "fan_in")
     if fan_out is not None:
         fan_out = check_fan(fan_out, "fan_out")
-    dims = _shape(shape)
+    dims = _layout.as_shape(shape, "shape")
     key, in_ax, out_ax = resolve_layout(layout, in_axis, out_axis)
     explicit = in_axis is not None or out_axis is not None
     if fan_in is not None and fan_out is not None:

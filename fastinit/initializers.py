@@ -189,7 +189,7 @@ def _target(name, shape, out, dtype, global_shape, index, complex_ok=False):
     t.bshape = _layout.block(shape, None if t.arr is None else t.arr.shape, global_shape,
                              index)[0]
     t.gshape = (t.bshape if global_shape is None
-                else _layout._as_shape(global_shape, "global_shape"))
+                else _layout.as_shape(global_shape, "global_shape"))
     t.global_shape, t.index = global_shape, index
     t.cdtype = _complex_dtype(dtype, t.arr)
     t.code = None
