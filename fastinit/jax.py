@@ -169,7 +169,8 @@ class _Oracle:
 
     def __call__(self, key, shape, dtype):
         try:
-            ck = (shape if isinstance(shape, int) else tuple(shape), dtype,
+            dims = (shape,) if isinstance(shape, int) else tuple(shape)
+            ck = (type(shape), tuple((type(d), d) for d in dims), type(dtype), dtype,
                   jax.typeof(key) if hasattr(jax, "typeof") else (key.shape, key.dtype),
                   jax.config.jax_enable_x64)
             hash(ck)

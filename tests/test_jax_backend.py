@@ -23,6 +23,7 @@ import fastinit  # noqa: E402
 import fastinit.jax as fj  # noqa: E402
 
 JI = jax.nn.initializers
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KEY = jax.random.key(20240601)
 N_STAT = 1 << 18                 # elements per statistical sample
 Z = 6.0                          # standard errors allowed (two-sided false alarm ~2e-9)
@@ -104,8 +105,9 @@ def test_constants_are_jax_own():
 def test_import_fastinit_imports_no_framework():
     code = ("import sys, fastinit; bad = [m for m in ('jax', 'keras', 'flax', 'torch') "
             "if m in sys.modules]; print(bad); assert not bad")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                       env=dict(os.environ, PYTHONPATH=ROOT + os.pathsep
+                                + os.environ.get("PYTHONPATH", "")))
     assert r.returncode == 0, r.stdout + r.stderr
 
 
@@ -233,8 +235,9 @@ def test_x64_default_dtype():
             "a = fj.he_normal()(jax.random.key(0), (3, 4)); b = jax.nn.initializers.he_normal()"
             "(jax.random.key(0), (3, 4)); assert a.dtype == b.dtype == 'float64', a.dtype;"
             "print('ok')")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                       env=dict(os.environ, PYTHONPATH=ROOT + os.pathsep
+                                + os.environ.get("PYTHONPATH", "")))
     assert r.returncode == 0 and "ok" in r.stdout, r.stdout + r.stderr
 
 
