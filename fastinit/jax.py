@@ -359,8 +359,9 @@ key : jax.Array
 shape : tuple of ints
 dtype : dtype, optional
     Default: the factory's dtype, else JAX's default float dtype.
-out_sharding : NamedSharding or PartitionSpec, optional
-    Build a sharded jax.Array shard by shard (equal to the unsharded array bit for bit).
+out_sharding : jax.sharding.Sharding or PartitionSpec, optional
+    Build a sharded jax.Array shard by shard (equal to the unsharded array bit for bit); a
+    PartitionSpec needs ``jax.set_mesh``.
 rng : int or numpy.random.SeedSequence, optional
     Use this stream instead of the key's (e.g. ``fastinit.seed_for(seed, name)``).
 """
@@ -454,7 +455,8 @@ def truncated_normal(stddev=1e-2, dtype=None, lower=-2.0, upper=2.0):
 
     Bounds in units of `stddev`, no variance correction (as JAX):
     ``fastinit.truncated_normal(shape, 0, stddev, lower, upper)``. ``lower < upper``
-    is required (JAX returns NaN-free garbage for reversed bounds; fastinit raises).
+    is required (JAX does not check reversed bounds; fastinit raises ValueError). A negative
+    `stddev` gives ``stddev * z`` as in JAX (the fill with ``|stddev|``, negated).
     """
     def check():
         _real_param(stddev, "stddev")
