@@ -153,7 +153,7 @@ def _build(public, fname, args):
     shape = args.pop("shape")
     if shape is None:
         raise TypeError(f"{public}() needs shape (the shape of the whole dask array)")
-    shape = _layout._as_shape(shape, "shape")
+    shape = _layout.as_shape(shape, "shape")
     chunks = args.pop("chunks")
     rng = _stream(args.pop("rng"), args.pop("name"), args.pop("seed"))
     threads = args.pop("threads")
