@@ -1,4 +1,4 @@
-"""asv benchmark suite for fastinit (see docs/benchmarks.md).
+"""asv benchmark suite for fastinit (see README.md, "Benchmarks").
 
 Modules
 -------
