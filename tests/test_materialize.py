@@ -745,10 +745,13 @@ def test_progress_callback(tmp_path):
 
 # --- real processes: memory stays bounded, a real Ctrl-C cleans up -----------------------------
 
-def _child(code, **kw):
+def _child(code):
+    """`python -c code` importing the same fastinit as this test process (installed or not)."""
+    env = dict(os.environ)
+    home = os.path.dirname(os.path.dirname(os.path.abspath(fastinit.__file__)))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [home, env.get("PYTHONPATH")]))
     return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True,
-                            cwd=os.path.dirname(os.path.dirname(fastinit.__file__)), **kw)
+                            stderr=subprocess.PIPE, text=True, env=env)
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="Linux /proc")
