@@ -18,7 +18,7 @@ memory:
   fsync'ed and renamed into place at the end, and is deleted on any error or Ctrl-C;
   existing files are never replaced without ``force``.
 
-See ``docs/materialize.md`` for the spec schema, the CLI and the benchmark.
+See the README section on ``fastinit materialize`` for the spec schema, the CLI and the benchmark.
 """
 
 import argparse
@@ -677,7 +677,7 @@ def materialize(spec, out, *, dtype=None, seed=None, max_shard_size=None, overri
     spec : str, os.PathLike or dict
         A Hugging Face ``config.json`` (``model_type`` llama, mistral, qwen2 or gpt2; a
         folder holding one also works) or a fastinit tensor spec (``.json``, ``.yaml``/
-        ``.yml``), or the parsed dict of either. See ``docs/materialize.md`` for the schema.
+        ``.yml``), or the parsed dict of either. See the README (``fastinit materialize``) for the schema.
     out : str or os.PathLike
         A path ending in ``.safetensors`` writes one file. Anything else is a folder laid out
         like ``save_pretrained``: ``model.safetensors``, or shards
