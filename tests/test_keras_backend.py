@@ -249,8 +249,6 @@ BACKENDS = [b for b in ("jax", "torch") if importlib.util.find_spec(b) is not No
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def report(request):
-    if importlib.util.find_spec("keras") is None:
-        pytest.skip("keras is not installed")
     env = dict(os.environ, KERAS_BACKEND=request.param,
                PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     r = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,

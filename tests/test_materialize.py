@@ -438,9 +438,7 @@ def test_overrides(tmp_path):
 
 
 def test_fastinit_initializer_by_name(tmp_path):
-    inits = pytest.importorskip("fastinit.initializers")
-    if not hasattr(inits, "xavier_uniform"):
-        pytest.skip("fastinit.initializers.xavier_uniform not available yet")
+    from fastinit import initializers as inits
     doc = {"tensors": {"w": {"shape": [300, 200], "init": "xavier_uniform(gain=2.0)"},
                        "h": {"shape": [64, 32, 3], "init": "he_normal"}}}
     spec = write_json(tmp_path / "spec.json", doc)
@@ -790,8 +788,6 @@ def test_real_signal_removes_temporary_files(tmp_path, sig):
     p.stderr.readline()                 # the first progress line: the fill is under way
     p.send_signal(getattr(signal, sig))
     _, stderr = p.communicate(timeout=120)
-    if p.returncode == 0:
-        pytest.skip("the run finished before the signal arrived")
-    assert p.returncode == 130, stderr
+    assert p.returncode == 130, f"exit {p.returncode} (did the 1 GiB run end before the signal?): {stderr}"
     assert "interrupted" in stderr
     assert sorted(os.listdir(tmp_path)) == ["spec.json"]
