@@ -24,6 +24,8 @@ import fastinit.jax as fj  # noqa: E402
 
 JI = jax.nn.initializers
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Subprocesses import the fastinit this test run imported (installed, or a built source tree).
+FASTINIT_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(fastinit.__file__)))
 KEY = jax.random.key(20240601)
 N_STAT = 1 << 18                 # elements per statistical sample
 Z = 6.0                          # standard errors allowed (two-sided false alarm ~2e-9)
@@ -106,7 +108,7 @@ def test_import_fastinit_imports_no_framework():
     code = ("import sys, fastinit; bad = [m for m in ('jax', 'keras', 'flax', 'torch') "
             "if m in sys.modules]; print(bad); assert not bad")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                       env=dict(os.environ, PYTHONPATH=ROOT + os.pathsep
+                       env=dict(os.environ, PYTHONPATH=FASTINIT_PARENT + os.pathsep
                                 + os.environ.get("PYTHONPATH", "")))
     assert r.returncode == 0, r.stdout + r.stderr
 
@@ -236,7 +238,7 @@ def test_x64_default_dtype():
             "(jax.random.key(0), (3, 4)); assert a.dtype == b.dtype == 'float64', a.dtype;"
             "print('ok')")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                       env=dict(os.environ, PYTHONPATH=ROOT + os.pathsep
+                       env=dict(os.environ, PYTHONPATH=FASTINIT_PARENT + os.pathsep
                                 + os.environ.get("PYTHONPATH", "")))
     assert r.returncode == 0 and "ok" in r.stdout, r.stdout + r.stderr
 

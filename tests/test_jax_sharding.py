@@ -13,9 +13,13 @@ import textwrap
 
 import pytest
 
+import fastinit
+
 pytest.importorskip("jax")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Subprocesses import the fastinit this test run imported (installed, or a built source tree).
+FASTINIT_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(fastinit.__file__)))
 
 SCRIPT = textwrap.dedent(r'''
     import json, os, sys, warnings
@@ -172,7 +176,7 @@ SCRIPT = textwrap.dedent(r'''
 @pytest.fixture(scope="module")
 def report():
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8",
-               PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+               PYTHONPATH=FASTINIT_PARENT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     r = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
                        cwd=ROOT, env=env, timeout=900)
     lines = [ln for ln in r.stdout.splitlines() if ln.startswith("RESULT")]

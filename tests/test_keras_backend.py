@@ -16,7 +16,11 @@ import textwrap
 
 import pytest
 
+import fastinit
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Subprocesses import the fastinit this test run imported (installed, or a built source tree).
+FASTINIT_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(fastinit.__file__)))
 
 SCRIPT = textwrap.dedent(r'''
     import json, math, warnings
@@ -250,7 +254,7 @@ BACKENDS = [b for b in ("jax", "torch") if importlib.util.find_spec(b) is not No
 @pytest.fixture(scope="module", params=BACKENDS)
 def report(request):
     env = dict(os.environ, KERAS_BACKEND=request.param,
-               PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+               PYTHONPATH=FASTINIT_PARENT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     r = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
                        cwd=ROOT, env=env, timeout=900)
     lines = [ln for ln in r.stdout.splitlines() if ln.startswith("RESULT")]
