@@ -76,7 +76,11 @@ def buffer_dtype(dtype):
 
 
 def matrix_shape(n):
-    """A 2-D (out, in) shape with n elements, as square as exact divisors allow."""
+    """A 2-D (out, in) shape with n elements, as square as exact divisors allow.
+
+    Kept here rather than imported from fastinit.bench: asv also benchmarks older commits,
+    which have no fastinit.bench.
+    """
     if n < 4:
         return (n, 1)
     c = math.isqrt(n)

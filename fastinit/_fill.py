@@ -31,8 +31,6 @@ def fill(sampler, make_params, shape, out, dtype, rng, threads, global_shape, in
     # A block of a larger tensor reads the stream without consuming it: every block of the
     # same tensor must see the same state.
     advance = global_shape is None
-    if global_shape is None:
-        gsteps = None              # the C layer derives C-order steps from the shape
     bg = stream.bitgen
     if bg is None:
         if n:

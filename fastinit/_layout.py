@@ -43,8 +43,9 @@ def as_writable_array(out):
 def block(shape, out_shape, global_shape, index):
     """Resolve the block: returns (block_shape, gstart, gsteps).
 
-    Without `global_shape` the block is the whole tensor. With it, `index` (a tuple of
-    slices or ints, one per leading axis) names the block of the virtual global tensor.
+    Without `global_shape` the block is the whole tensor (gsteps None: C order). With it,
+    `index` (a tuple of slices or ints, one per leading axis) names the block of the virtual
+    global tensor.
     """
     if global_shape is None:
         if index is not None:
@@ -55,7 +56,7 @@ def block(shape, out_shape, global_shape, index):
         if shape is not None and out_shape is not None and bshape != tuple(out_shape):
             raise ValueError(f"shape {bshape} does not match out.shape {tuple(out_shape)}")
         _check_size(bshape)
-        return bshape, 0, c_steps(bshape)
+        return bshape, 0, None         # the whole tensor: the engine derives C-order steps
 
     gshape = as_shape(global_shape, "global_shape")
     _check_size(gshape)
