@@ -2,6 +2,9 @@
 #include <stdint.h>
 #include <string.h>
 #include "kernels.h"
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
 
 #ifndef FI_ISA
 #define FI_ISA base
@@ -165,6 +168,39 @@ void FI_NAME(fi_to_bf16)(const float *restrict in, int64_t n, uint16_t *restrict
     }
 }
 
+
+/* ---- copy-out with non-temporal stores ---- */
+/* Large fills write far more than the caches hold: stores that bypass them save the read of
+ * each destination line before it is overwritten. Lines only partly covered use plain stores. */
+void FI_NAME(fi_stream_copy)(void *restrict dst, const void *restrict src, int64_t n)
+{
+    char *d = dst;
+    const char *s = src;
+#if defined(__AVX512F__) || defined(__AVX__) || defined(__SSE2__)
+#if defined(__AVX512F__)
+    enum { VB = 64 };
+#elif defined(__AVX__)
+    enum { VB = 32 };
+#else
+    enum { VB = 16 };
+#endif
+    int64_t head = (int64_t)((VB - ((uintptr_t)d & (VB - 1))) & (VB - 1));
+    if (head > n) head = n;
+    memcpy(d, s, (size_t)head);
+    d += head; s += head; n -= head;
+    for (; n >= VB; n -= VB, d += VB, s += VB) {
+#if defined(__AVX512F__)
+        _mm512_stream_si512((void *)d, _mm512_loadu_si512((const void *)s));
+#elif defined(__AVX__)
+        _mm256_stream_si256((__m256i *)d, _mm256_loadu_si256((const __m256i *)s));
+#else
+        _mm_stream_si128((__m128i *)d, _mm_loadu_si128((const __m128i *)s));
+#endif
+    }
+#endif
+    memcpy(d, s, (size_t)n);
+}
+
 const fi_kernel_table CAT(fi_kernels_, FI_ISA) = {
     CAT_STR(FI_ISA),
 #if FI_VECTOR_PCG
@@ -175,4 +211,5 @@ const fi_kernel_table CAT(fi_kernels_, FI_ISA) = {
     FI_NAME(fi_uniform_f), FI_NAME(fi_uniform_d),
     FI_NAME(fi_normal_f), FI_NAME(fi_normal_d),
     FI_NAME(fi_to_f16), FI_NAME(fi_to_bf16),
+    FI_NAME(fi_stream_copy),
 };

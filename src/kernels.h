@@ -25,6 +25,7 @@ typedef struct {
     void (*normal_d)(const uint64_t *, int64_t, const fi_params_d *, double *);
     void (*to_f16)(const float *, int64_t, uint16_t *);
     void (*to_bf16)(const float *, int64_t, uint16_t *);
+    void (*stream_copy)(void *, const void *, int64_t);
 } fi_kernel_table;
 
 #define FI_DECLARE_TABLE(isa) extern const fi_kernel_table fi_kernels_##isa;

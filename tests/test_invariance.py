@@ -204,6 +204,40 @@ def test_large_noncontiguous_fill_across_engine_slices():
     assert_same_bits(want[4095:, 4000:], tail, "tail vs model")
 
 
+# Outputs of 16 MiB and more are written with non-temporal stores (fill.c, FI_STREAM_BYTES);
+# smaller ones with plain stores. Both must give the same bits wherever the output starts.
+STREAM_BYTES = 16 << 20
+
+
+@ALL
+def test_outputs_past_the_streaming_size_equal_small_fills(sampler, dtype):
+    isz = np_dtype(dtype).itemsize
+    n = STREAM_BYTES // isz + 4099                 # over the threshold, ragged end
+    buf = sentinel_like(n + 3, dtype)
+    out = buf[3:]                                  # 3 elements past an aligned address
+    fill(sampler, out=out, dtype=dtype, rng=53, threads=2)
+    assert np.all(ref.bits(buf[:3]) == ref.bits(sentinel_like(3, dtype))), "wrote before out"
+    # pieces, each far below the threshold, addressed in the same global tensor
+    for a in (0, 1021, n // 2 - 17, n - 5000):
+        sl = slice(a, min(a + 5000, n))
+        piece = fill(sampler, dtype=dtype, rng=53, global_shape=(n,), index=(sl,))
+        assert piece.nbytes < STREAM_BYTES
+        assert_same_bits(out[sl], piece, f"elements {sl}")
+    want, _ = ref.sample(sampler, dtype=dtype, rng=53, global_shape=(n,),
+                         index=(slice(n - 3000, n),), **PARAMS[sampler])
+    assert_same_bits(out[n - 3000:], want, "tail vs model")
+    assert_same_bits(fill(sampler, n, dtype=dtype, rng=53, threads=3), out, "threads=3")
+
+
+def test_streamed_uniform_float32_equals_numpy():
+    """numpy's own Generator.random over a whole output past the streaming size."""
+    n = STREAM_BYTES // 4 + 777
+    buf = np.empty(n + 1, np.float32)
+    fastinit.random(out=buf[1:], rng=np.random.Generator(np.random.PCG64(54)))
+    want = np.random.Generator(np.random.PCG64(54)).random(n, dtype=np.float32)
+    assert_same_bits(buf[1:], want)
+
+
 # ------------------------------------------------------------------------------------------
 # global_shape / index tilings
 # ------------------------------------------------------------------------------------------
