@@ -43,6 +43,20 @@
 #define SEL(f, a, b) ((f) ? (a) : (b))
 #define TAIL_NUM(x, f) (((SEL(f, 0.017337203997f, 0.17023821103f) * (x) + SEL(f, 0.42868294337f, 1.3067284816f)) * (x) \
                           + SEL(f, 3.0812263860f, 2.7568153900f)) * (x) + SEL(f, 6.6579051150f, 1.4234372777f))
+#if defined(__AVX512F__)
+/* the tail list of 16 elements at a time: compress the listed lanes to the front */
+#define COMPRESS_LANES 16
+#define COMPRESS_STEP(w, fl, i, wv, idx, c) do {                                              \
+        __mmask16 k_ = _mm512_test_epi32_mask(_mm512_loadu_si512((const void *)((fl) + (i))),  \
+                                              _mm512_set1_epi32(-1));                         \
+        __m512i i_ = _mm512_add_epi32(_mm512_set1_epi32((int)(i)),                             \
+            _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));           \
+        _mm512_storeu_si512((void *)((wv) + (c)),                                             \
+            _mm512_maskz_compress_epi32(k_, _mm512_loadu_si512((const void *)((w) + (i)))));   \
+        _mm512_storeu_si512((void *)((idx) + (c)), _mm512_maskz_compress_epi32(k_, i_));       \
+        (c) += __builtin_popcount((unsigned)k_);                                              \
+    } while (0)
+#endif
 #define TAIL_DEN(x, f) ((SEL(f, 0.012258202635f, 0.12021132975f) * (x) + SEL(f, 0.24197894225f, 0.73700164250f)) * (x) + 1.0f)
 #include "kernel_body.h"
 #undef T
@@ -67,6 +81,8 @@
 #undef HORNER_B
 #undef TAIL_NUM
 #undef TAIL_DEN
+#undef COMPRESS_LANES
+#undef COMPRESS_STEP
 
 /* ---- double instance: k = r >> 12 of a 64-bit draw, AS 241 PPND16 (about 1e-16) ---- */
 #define T double
@@ -103,6 +119,19 @@
     SEL(f, 1.42151175831644588870e-07, 5.47593808499534494600e-04), SEL(f, 1.84631831751005468180e-05, 1.51986665636164571966e-02), \
     SEL(f, 7.86869131145613259100e-04, 1.48103976427480074590e-01), SEL(f, 1.48753612908506148525e-02, 6.89767334985100004550e-01), \
     SEL(f, 1.36929880922735805310e-01, 1.67638483018380384940e+00), SEL(f, 5.99832206555887937690e-01, 2.05319162663775882187e+00), 1.0)
+#if defined(__AVX512F__)
+#define COMPRESS_LANES 8
+#define COMPRESS_STEP(w, fl, i, wv, idx, c) do {                                              \
+        __mmask8 k_ = _mm512_test_epi64_mask(_mm512_loadu_si512((const void *)((fl) + (i))),   \
+                                             _mm512_set1_epi64(-1));                          \
+        __m512i i_ = _mm512_add_epi64(_mm512_set1_epi64((long long)(i)),                       \
+            _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));                                        \
+        _mm512_storeu_si512((void *)((wv) + (c)),                                             \
+            _mm512_maskz_compress_epi64(k_, _mm512_loadu_si512((const void *)((w) + (i)))));   \
+        _mm512_storeu_si512((void *)((idx) + (c)), _mm512_maskz_compress_epi64(k_, i_));       \
+        (c) += __builtin_popcount((unsigned)k_);                                              \
+    } while (0)
+#endif
 #include "kernel_body.h"
 
 /* ---- PCG64 in vector lanes: 128-bit arithmetic spelled in 64- and 32-bit pieces ---- */

@@ -80,6 +80,24 @@ def test_every_simd_path_gives_identical_bits(sampler, dtype, restore_simd):
                          f"{path} threads=2")
 
 
+# The normal kernel lists the draws that need its tail branch and runs that branch on the list
+# only; an interval that lies entirely in one tail skips the central pass altogether.
+TAIL_INTERVALS = [(4.0, 6.0), (-9.0, -2.5), (0.5, np.inf), (-np.inf, -0.9)]
+
+
+@pytest.mark.parametrize("lower,upper", TAIL_INTERVALS)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_tail_intervals_on_every_simd_path(lower, upper, dtype, restore_simd):
+    kw = dict(mean=0.25, std=1.5, lower=lower, upper=upper)
+    want = {n: ref.sample("truncated_normal", n, dtype=dtype, rng=n, **kw)[0]
+            for n in LENGTHS}
+    for path in fastinit.simd_supported():
+        restore_simd(path)
+        for n in LENGTHS:
+            got = fastinit.truncated_normal(n, dtype=dtype, rng=n, **kw)
+            assert_same_bits(got, want[n], f"{path} n={n} [{lower}, {upper}]")
+
+
 def test_simd_path_api(restore_simd):
     with pytest.raises(ValueError, match="SIMD path"):
         fastinit.set_simd_path("sse9")
