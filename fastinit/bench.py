@@ -23,7 +23,9 @@ One run fills the same warm buffer with every case (``uniform``, ``normal``,
     Intel's ``mkl_random`` when importable (float64 samples, copied into the buffer).
 ``limit``
     The memory-bandwidth limit: a plain parallel ``ndarray.fill`` of the same buffer by the
-    same number of threads (NumPy releases the GIL while filling).
+    same number of threads (NumPy releases the GIL while filling). It is measured once at
+    the start and again right before each case's fills; a case's fraction of the limit uses
+    its own, so that on a shared machine both sides of the ratio see the same load.
 
 Throughput is bytes of the requested buffer written per second (GB = 1e9 bytes), so every
 implementation is compared on the same work. The speed-up of fastinit over a peer is the
@@ -665,7 +667,8 @@ def _summarise(results):
     for r in results:
         if r["impl"] != "fastinit":
             continue
-        lim = index.get(("limit", "limit", r["mode"]), {})
+        lim = (index.get((r["case"], "limit", r["mode"]))
+               or index.get(("limit", "limit", r["mode"]), {}))
         fi = r.get("gb_per_s")
         row = {"case": r["case"], "mode": r["mode"], "fastinit_gb_per_s": fi,
                "limit_gb_per_s": lim.get("gb_per_s"), "fraction_of_limit": None,
@@ -737,7 +740,9 @@ def run(size="1GiB", dtype="float32", threads=None, peers=None, cases=None, repe
         ``machine`` (see `machine_info`), ``config``, ``peers`` (name -> version or the
         reason it is missing), ``results`` (one dict per case x implementation x mode with
         ``op``, ``threads``, ``times_s``, ``best_s``, ``median_s``, ``gb_per_s``,
-        ``melem_per_s`` -- or ``unavailable`` / ``error`` instead of the timings) and
+        ``melem_per_s`` -- or ``unavailable`` / ``error`` instead of the timings; the limit
+        has impl ``"limit"``, case ``"limit"`` for the first measurement and the case's name
+        for the one next to it) and
         ``summary`` (per case and mode: ``fastinit_gb_per_s``, ``limit_gb_per_s``,
         ``fraction_of_limit``, ``speedup`` = {peer: fastinit / peer}).
 
@@ -755,7 +760,7 @@ def run(size="1GiB", dtype="float32", threads=None, peers=None, cases=None, repe
     shape = _matrix_shape(buf.size)
     modes = [False, True] if fresh else [False]
     impls = ["fastinit"] + peers
-    total = len(modes) * (1 + len(cases) * len(impls))
+    total = len(modes) * (1 + len(cases) * len(impls))    # progress: limit rows not counted
     results = []
     done = 0
     try:
@@ -772,6 +777,10 @@ def run(size="1GiB", dtype="float32", threads=None, peers=None, cases=None, repe
             report(done, total, r)
             results.append(r)
             for case in cases:
+                # the limit again, next to this case's fills, so that a fraction of it
+                # compares two measurements taken under the same load
+                r = dict(_measure_limit(w, timing), case=case)
+                results.append(r)
                 for impl in impls:
                     r = _measure(impl, case, lambda w, f=_IMPLS[impl], c=case: f(c, w), w,
                                  timing)
@@ -906,7 +915,8 @@ def format_table(report):
         label = case + (" (fresh)" if mode == "fresh" else "")
         rows.append([label, _fmt_gbps(index.get((case, "fastinit", mode)))]
                     + [_fmt_gbps(index.get((case, p, mode))) for p in peers]
-                    + [_fmt_gbps(index.get(("limit", "limit", mode)))]
+                    + [_fmt_gbps(index.get((case, "limit", mode))
+                                 or index.get(("limit", "limit", mode)))]
                     + [_fmt_ratio(s["speedup"].get(p)) for p in peers]
                     + ["-" if s["fraction_of_limit"] is None
                        else f"{100 * s['fraction_of_limit']:.0f}%"])
@@ -929,8 +939,9 @@ def _notes(report):
     for r in report["results"]:
         if "op" in r and r["mode"] == "warm" and r["impl"] != "fastinit":
             cases = ops.setdefault(r["impl"], {}).setdefault(r["op"], [])
-            if r["case"] not in cases:
-                cases.append(r["case"])
+            case = "limit" if r["impl"] == "limit" else r["case"]
+            if case not in cases:
+                cases.append(case)
         for what in ("unavailable", "error"):
             if what in r:
                 cases = problems.setdefault((r["impl"], what, r[what]), [])

@@ -79,8 +79,10 @@ def test_module_entry_point_json_end_to_end(tmp_path):
 
     summary = {s["case"]: s for s in rep["summary"]}
     assert list(summary) == list(bench.CASES)
-    limit = by["limit", "limit"]["gb_per_s"]
     for case, s in summary.items():
+        # each case's fraction is of the limit measured next to it
+        _check_timed(by[case, "limit"], 65536)
+        limit = by[case, "limit"]["gb_per_s"]
         fi = by[case, "fastinit"]["gb_per_s"]
         assert s["fastinit_gb_per_s"] == fi and s["limit_gb_per_s"] == limit
         assert s["fraction_of_limit"] == pytest.approx(fi / limit)
@@ -341,6 +343,7 @@ def test_format_size_and_sweep_points():
 def test_peers_none_measures_fastinit_and_the_limit_only():
     rep = bench.run(size="4KiB", peers="none", repeat=1, cases=["normal"])
     assert rep["config"]["peers"] == []
-    assert sorted(r["impl"] for r in rep["results"]) == ["fastinit", "limit"]
+    assert sorted((r["case"], r["impl"]) for r in rep["results"]) == [
+        ("limit", "limit"), ("normal", "fastinit"), ("normal", "limit")]
     assert rep["summary"][0]["speedup"] == {}
     assert "normal" in bench.format_table(rep)
