@@ -214,17 +214,17 @@ static void run_chunk(fi_worker *wk, const fi_job *job, uint64_t g, int64_t gs, 
         if (sp->sampler == FI_UNIFORM) kt->uniform_d(words, n, &job->pd, dst);
         else kt->normal_d(words, n, &job->pd, dst);
         vals = dst;
-    } else {
-        float *dst = (direct && sp->dtype == FI_F32) ? (float *)ptr : wk->vf;
+    } else if (sp->dtype == FI_F32) {
+        float *dst = direct ? (float *)ptr : wk->vf;
         if (sp->sampler == FI_UNIFORM) kt->uniform_f(words, n, &job->pf, dst);
         else kt->normal_f(words, n, &job->pf, dst);
         vals = dst;
-        if (sp->dtype != FI_F32) {
-            uint16_t *hdst = direct ? (uint16_t *)ptr : wk->vh;
-            if (sp->dtype == FI_F16) kt->to_f16(dst, n, hdst);
-            else kt->to_bf16(dst, n, hdst);
-            vals = hdst;
-        }
+    } else {
+        uint16_t *dst = direct ? (uint16_t *)ptr : wk->vh;
+        const int u = sp->sampler == FI_UNIFORM, h = sp->dtype == FI_F16;
+        if (u) (h ? kt->uniform_f16 : kt->uniform_bf16)(words, n, &job->pf, dst);
+        else (h ? kt->normal_f16 : kt->normal_bf16)(words, n, &job->pf, dst);
+        vals = dst;
     }
     if (direct) return;
     if (contig) {

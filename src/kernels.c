@@ -41,6 +41,7 @@
 #define HORNER_A(r) (((59.109374720f * (r) + 159.29113202f) * (r) + 50.434271938f) * (r) + 3.3871327179f)
 #define HORNER_B(r) (((67.187563600f * (r) + 78.757757664f) * (r) + 17.895169469f) * (r) + 1.0f)
 #define SEL(f, a, b) ((f) ? (a) : (b))
+#define HALF_OUTPUTS 1
 #define TAIL_NUM(x, f) (((SEL(f, 0.017337203997f, 0.17023821103f) * (x) + SEL(f, 0.42868294337f, 1.3067284816f)) * (x) \
                           + SEL(f, 3.0812263860f, 2.7568153900f)) * (x) + SEL(f, 6.6579051150f, 1.4234372777f))
 #if defined(__AVX512F__)
@@ -81,6 +82,7 @@
 #undef HORNER_B
 #undef TAIL_NUM
 #undef TAIL_DEN
+#undef HALF_OUTPUTS
 #undef COMPRESS_LANES
 #undef COMPRESS_STEP
 
@@ -170,34 +172,6 @@ void FI_NAME(fi_pcg_draws)(fi_pcg_lanes *restrict st, int64_t rounds, uint64_t *
 }
 #endif
 
-/* ---- float32 -> float16 / bfloat16, round to nearest even ---- */
-/* Inputs are finite or +-inf (never NaN: the samplers cannot produce one). */
-void FI_NAME(fi_to_f16)(const float *restrict in, int64_t n, uint16_t *restrict out)
-{
-    for (int64_t i = 0; i < n; i++) {
-        uint32_t b = fi_bits_f(in[i]);
-        uint32_t sign = (b >> 16) & 0x8000u;
-        uint32_t a = b & 0x7fffffffu;
-        /* normal half: rebias the exponent, round the 13 dropped bits to nearest even */
-        uint32_t nr = (a + 0xc8000fffu + ((a >> 13) & 1u)) >> 13;   /* a - (112 << 23) + 0xfff + odd */
-        /* subnormal half: adding 0.5 (2^-1) aligns the result's lsb with 2^-24; the FPU rounds */
-        float sf = fi_from_bits_f(a) + 0.5f;
-        uint32_t sr = fi_bits_f(sf) - 0x3f000000u;
-        uint32_t h = a < 0x38800000u ? sr : nr;        /* below 2^-14: subnormal */
-        h = a >= 0x477ff000u ? 0x7c00u : h;            /* rounds to >= 65520: inf */
-        out[i] = (uint16_t)(h | sign);
-    }
-}
-
-void FI_NAME(fi_to_bf16)(const float *restrict in, int64_t n, uint16_t *restrict out)
-{
-    for (int64_t i = 0; i < n; i++) {
-        uint32_t b = fi_bits_f(in[i]);
-        out[i] = (uint16_t)((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
-    }
-}
-
-
 /* ---- copy-out with non-temporal stores ---- */
 /* Large fills write far more than the caches hold: stores that bypass them save the read of
  * each destination line before it is overwritten. Lines only partly covered use plain stores. */
@@ -237,8 +211,7 @@ const fi_kernel_table CAT(fi_kernels_, FI_ISA) = {
 #else
     0,
 #endif
-    FI_NAME(fi_uniform_f), FI_NAME(fi_uniform_d),
-    FI_NAME(fi_normal_f), FI_NAME(fi_normal_d),
-    FI_NAME(fi_to_f16), FI_NAME(fi_to_bf16),
+    FI_NAME(fi_uniform_f), FI_NAME(fi_uniform_d), FI_NAME(fi_uniform_f16), FI_NAME(fi_uniform_bf16),
+    FI_NAME(fi_normal_f), FI_NAME(fi_normal_d), FI_NAME(fi_normal_f16), FI_NAME(fi_normal_bf16),
     FI_NAME(fi_stream_copy),
 };

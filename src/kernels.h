@@ -19,12 +19,15 @@ typedef struct {
     const char *name;
     /* rounds x FI_SIMD_LANES draws in stream order; NULL where scalar 128-bit code is faster */
     void (*pcg_draws)(fi_pcg_lanes *, int64_t rounds, uint64_t *);
+    /* words -> values; the 16-bit outputs are computed in float and rounded as stored */
     void (*uniform_f)(const uint32_t *, int64_t, const fi_params_f *, float *);
     void (*uniform_d)(const uint64_t *, int64_t, const fi_params_d *, double *);
+    void (*uniform_f16)(const uint32_t *, int64_t, const fi_params_f *, uint16_t *);
+    void (*uniform_bf16)(const uint32_t *, int64_t, const fi_params_f *, uint16_t *);
     void (*normal_f)(const uint32_t *, int64_t, const fi_params_f *, float *);
     void (*normal_d)(const uint64_t *, int64_t, const fi_params_d *, double *);
-    void (*to_f16)(const float *, int64_t, uint16_t *);
-    void (*to_bf16)(const float *, int64_t, uint16_t *);
+    void (*normal_f16)(const uint32_t *, int64_t, const fi_params_f *, uint16_t *);
+    void (*normal_bf16)(const uint32_t *, int64_t, const fi_params_f *, uint16_t *);
     void (*stream_copy)(void *, const void *, int64_t);
 } fi_kernel_table;
 

@@ -32,6 +32,29 @@ static inline float fi_from_bits_f(uint32_t b) { float x; memcpy(&x, &b, 4); ret
 static inline uint64_t fi_bits_d(double x) { uint64_t b; memcpy(&b, &x, 8); return b; }
 static inline double fi_from_bits_d(uint64_t b) { double x; memcpy(&x, &b, 8); return x; }
 
+/* float32 -> float16 / bfloat16 bits, round to nearest even. Inputs are finite or +-inf
+ * (never NaN: the samplers cannot produce one). */
+static inline uint16_t fi_f16_bits(float x)
+{
+    uint32_t b = fi_bits_f(x);
+    uint32_t sign = (b >> 16) & 0x8000u;
+    uint32_t a = b & 0x7fffffffu;
+    /* normal half: rebias the exponent, round the 13 dropped bits to nearest even */
+    uint32_t nr = (a + 0xc8000fffu + ((a >> 13) & 1u)) >> 13;   /* a - (112 << 23) + 0xfff + odd */
+    /* subnormal half: adding 0.5 (2^-1) aligns the result's lsb with 2^-24; the FPU rounds */
+    float sf = fi_from_bits_f(a) + 0.5f;
+    uint32_t sr = fi_bits_f(sf) - 0x3f000000u;
+    uint32_t h = a < 0x38800000u ? sr : nr;        /* below 2^-14: subnormal */
+    h = a >= 0x477ff000u ? 0x7c00u : h;            /* rounds to >= 65520: inf */
+    return (uint16_t)(h | sign);
+}
+
+static inline uint16_t fi_bf16_bits(float x)
+{
+    uint32_t b = fi_bits_f(x);
+    return (uint16_t)((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
+}
+
 /* Natural log of a positive normal number. x = 2^k m with m in [sqrt(1/2), sqrt(2)),
  * log m = 2 atanh(s), s = (m-1)/(m+1), |s| < 0.172; the odd series of atanh is truncated where
  * its remainder drops below half an ulp (4 terms in float, 9 in double). */
