@@ -118,36 +118,6 @@ def _check_size(shape):
 HUGE_ALLOC_BYTES = 1 << 23
 
 
-_HUGE = 1 << 21
-_madvise = None
-
-
-def advise_hugepages(address, nbytes):
-    """Ask the kernel for transparent huge pages on the 2 MiB-aligned interior of a range.
-
-    For memory not yet touched (a fresh tensor of another library), the fill's first touch
-    then faults 2 MiB at a time instead of 4 KiB. It changes no value; a no-op where the call
-    is missing or refused. Returns True if the advice was taken.
-    """
-    global _madvise
-    if nbytes < HUGE_ALLOC_BYTES or not hasattr(mmap, "MADV_HUGEPAGE"):
-        return False
-    if _madvise is None:
-        import ctypes
-        try:
-            fn = ctypes.CDLL(None, use_errno=True).madvise
-            fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-            fn.restype = ctypes.c_int
-        except (OSError, AttributeError):
-            fn = False
-        _madvise = fn
-    if not _madvise:
-        return False
-    start = (address + _HUGE - 1) & ~(_HUGE - 1)
-    end = (address + nbytes) & ~(_HUGE - 1)
-    return end > start and _madvise(start, end - start, mmap.MADV_HUGEPAGE) == 0
-
-
 def allocate(shape, code):
     """An uninitialised C-ordered array for the result."""
     dtype = _dtypes.numpy_dtype(code)
