@@ -19,6 +19,21 @@
 #define STR_(a) #a
 #define CAT_STR(a) STR_(a)
 
+#if defined(__AVX512F__)
+/* A vector's share of the normal kernel's tail list (kernel_body.h): the words and indices of
+ * the flagged lanes compressed to the front. E: lane width (epi32, epi64), M: its mask type,
+ * IOTA: the lane numbers. */
+#define COMPRESS_STEP_OF(E, M, IOTA, w, fl, i, wv, idx, c) do {                               \
+        M k_ = _mm512_test_##E##_mask(_mm512_loadu_si512((const void *)((fl) + (i))),         \
+                                     _mm512_set1_##E(-1));                                    \
+        __m512i i_ = _mm512_add_##E(_mm512_set1_##E(i), IOTA);                                \
+        _mm512_storeu_si512((void *)((wv) + (c)),                                             \
+            _mm512_maskz_compress_##E(k_, _mm512_loadu_si512((const void *)((w) + (i)))));     \
+        _mm512_storeu_si512((void *)((idx) + (c)), _mm512_maskz_compress_##E(k_, i_));         \
+        (c) += __builtin_popcount((unsigned)k_);                                              \
+    } while (0)
+#endif
+
 /* ---- float instance: 32-bit words, AS 241 PPND7 (about 1e-7 relative) ---- */
 #define T float
 #define W uint32_t
@@ -45,18 +60,9 @@
 #define TAIL_NUM(x, f) (((SEL(f, 0.017337203997f, 0.17023821103f) * (x) + SEL(f, 0.42868294337f, 1.3067284816f)) * (x) \
                           + SEL(f, 3.0812263860f, 2.7568153900f)) * (x) + SEL(f, 6.6579051150f, 1.4234372777f))
 #if defined(__AVX512F__)
-/* the tail list of 16 elements at a time: compress the listed lanes to the front */
 #define COMPRESS_LANES 16
-#define COMPRESS_STEP(w, fl, i, wv, idx, c) do {                                              \
-        __mmask16 k_ = _mm512_test_epi32_mask(_mm512_loadu_si512((const void *)((fl) + (i))),  \
-                                              _mm512_set1_epi32(-1));                         \
-        __m512i i_ = _mm512_add_epi32(_mm512_set1_epi32((int)(i)),                             \
-            _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));           \
-        _mm512_storeu_si512((void *)((wv) + (c)),                                             \
-            _mm512_maskz_compress_epi32(k_, _mm512_loadu_si512((const void *)((w) + (i)))));   \
-        _mm512_storeu_si512((void *)((idx) + (c)), _mm512_maskz_compress_epi32(k_, i_));       \
-        (c) += __builtin_popcount((unsigned)k_);                                              \
-    } while (0)
+#define COMPRESS_STEP(w, fl, i, wv, idx, c) COMPRESS_STEP_OF(epi32, __mmask16, \
+    _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), w, fl, i, wv, idx, c)
 #endif
 #define TAIL_DEN(x, f) ((SEL(f, 0.012258202635f, 0.12021132975f) * (x) + SEL(f, 0.24197894225f, 0.73700164250f)) * (x) + 1.0f)
 #include "kernel_body.h"
@@ -123,16 +129,8 @@
     SEL(f, 1.36929880922735805310e-01, 1.67638483018380384940e+00), SEL(f, 5.99832206555887937690e-01, 2.05319162663775882187e+00), 1.0)
 #if defined(__AVX512F__)
 #define COMPRESS_LANES 8
-#define COMPRESS_STEP(w, fl, i, wv, idx, c) do {                                              \
-        __mmask8 k_ = _mm512_test_epi64_mask(_mm512_loadu_si512((const void *)((fl) + (i))),   \
-                                             _mm512_set1_epi64(-1));                          \
-        __m512i i_ = _mm512_add_epi64(_mm512_set1_epi64((long long)(i)),                       \
-            _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));                                        \
-        _mm512_storeu_si512((void *)((wv) + (c)),                                             \
-            _mm512_maskz_compress_epi64(k_, _mm512_loadu_si512((const void *)((w) + (i)))));   \
-        _mm512_storeu_si512((void *)((idx) + (c)), _mm512_maskz_compress_epi64(k_, i_));       \
-        (c) += __builtin_popcount((unsigned)k_);                                              \
-    } while (0)
+#define COMPRESS_STEP(w, fl, i, wv, idx, c) COMPRESS_STEP_OF(epi64, __mmask8, \
+    _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0), w, fl, i, wv, idx, c)
 #endif
 #include "kernel_body.h"
 
