@@ -2,6 +2,10 @@
 #if defined(__SSE2__)
 #include <immintrin.h>
 #endif
+#if defined(__linux__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
 #include "fill.h"
 #include "pcg64.h"
 #include "dispatch.h"
@@ -275,6 +279,31 @@ static void work_range(const fi_job *job, const fi_layout *lay, int64_t a, int64
 
 static float to_f(double x) { return (float)x; }
 
+/* 0 if the page holding p is known not to be in memory yet (mapped, never touched). */
+static int page_resident(const char *p)
+{
+#if defined(__linux__)
+    long ps = sysconf(_SC_PAGESIZE);
+    unsigned char v = 1;
+    if (ps > 0 && mincore((void *)((uintptr_t)p & ~(uintptr_t)(ps - 1)), (size_t)ps, &v) == 0)
+        return v & 1;
+#else
+    (void)p;
+#endif
+    return 1;
+}
+
+/* Whether the memory this call writes has been touched before: first, middle and last element
+ * of a 1-D run, else the first element. */
+static int out_resident(const fi_layout *lay, int64_t a, int64_t b)
+{
+    if (lay->ndim != 1) return page_resident(lay->data);
+    const int64_t at[3] = {a, a + (b - a) / 2, b - 1};
+    for (int k = 0; k < 3; k++)
+        if (!page_resident(lay->data + at[k] * lay->ostride[0])) return 0;
+    return 1;
+}
+
 int fi_fill(const fi_spec *spec, const fi_stream *st, const fi_layout *lay,
             int64_t e_begin, int64_t e_end, int nthreads)
 {
@@ -293,12 +322,14 @@ int fi_fill(const fi_spec *spec, const fi_stream *st, const fi_layout *lay,
                            to_f(spec->d), to_f(spec->cq), to_f(spec->cmax), to_f(spec->log_off)};
     int64_t total = e_end - e_begin;
     /* Outputs much larger than a core's cache are stored past the caches: it saves reading
-     * every destination line before it is overwritten (1.5-1.8x on uniform fills), and a
-     * tensor this size would not stay cached anyway. Decided on the whole of out, so that
-     * every slice of one tensor is stored alike. */
+     * every destination line before it is overwritten (1.3-1.9x on uniform fills), and a
+     * tensor this size would not stay cached anyway. Not on fresh pages, though: the kernel
+     * zeroes each one through the cache as it is first touched, and stores that bypass the
+     * cache then cost more than plain ones (4 GiB of first-touch fills: 2.7 s vs 2.0 s). */
     int64_t out_elems = 1;
     for (int k = 0; k < lay->ndim; k++) out_elems *= lay->shape[k];
-    job.stream = out_elems * itemsize(spec->dtype) >= FI_STREAM_BYTES;
+    job.stream = out_elems * itemsize(spec->dtype) >= FI_STREAM_BYTES &&
+                 out_resident(lay, e_begin, e_end);
     /* Below this many elements a second thread costs more than it saves. */
     const int64_t min_per_thread = 1 << 15;
     int64_t maxt = total / min_per_thread;

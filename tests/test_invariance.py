@@ -222,8 +222,9 @@ def test_large_noncontiguous_fill_across_engine_slices():
     assert_same_bits(want[4095:, 4000:], tail, "tail vs model")
 
 
-# Outputs of 16 MiB and more are written with non-temporal stores (fill.c, FI_STREAM_BYTES);
-# smaller ones with plain stores. Both must give the same bits wherever the output starts.
+# Outputs of 16 MiB and more are written with non-temporal stores (fill.c, FI_STREAM_BYTES)
+# unless their pages are fresh; smaller ones with plain stores. All must give the same bits
+# wherever the output starts. (sentinel_like writes its array, so its pages are in memory.)
 STREAM_BYTES = 16 << 20
 
 
@@ -247,13 +248,20 @@ def test_outputs_past_the_streaming_size_equal_small_fills(sampler, dtype):
     assert_same_bits(fill(sampler, n, dtype=dtype, rng=53, threads=3), out, "threads=3")
 
 
-def test_streamed_uniform_float32_equals_numpy():
-    """numpy's own Generator.random over a whole output past the streaming size."""
+@pytest.mark.parametrize("touched", [True, False], ids=["touched", "fresh"])
+def test_large_uniform_float32_equals_numpy(touched):
+    """numpy's own Generator.random over a whole output past the streaming size: memory
+    already written (non-temporal stores) and never touched (plain stores on fresh pages)."""
     n = STREAM_BYTES // 4 + 777
-    buf = np.empty(n + 1, np.float32)
+    m = mmap.mmap(-1, 4 * (n + 1))             # anonymous: untouched until written
+    buf = np.frombuffer(m, np.float32)
+    if touched:
+        buf.fill(np.nan)
     fastinit.random(out=buf[1:], rng=np.random.Generator(np.random.PCG64(54)))
     want = np.random.Generator(np.random.PCG64(54)).random(n, dtype=np.float32)
     assert_same_bits(buf[1:], want)
+    del buf
+    m.close()
 
 
 # ------------------------------------------------------------------------------------------
