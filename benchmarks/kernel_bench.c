@@ -75,18 +75,18 @@ static double fill_ns(int sampler, int64_t bytes)
 
 int main(void)
 {
-    const char *isas[3] = {"base", "avx2", "avx512"};
+    const char *const *isas = fi_isa_names;
     uint64_t x = 88172645463325252ull;
     for (int i = 0; i < N * BLOCKS; i++) {
         x ^= x << 13; x ^= x >> 7; x ^= x << 17;
         w32[i] = (uint32_t)(x >> 32);
     }
     printf("ns per float32 element, one core (best of 40 timings)\n");
-    printf("%-7s %9s %9s %9s %9s %9s %11s %11s %11s %11s\n", "path", "pcg64", "uniform",
+    printf("%-10s %9s %9s %9s %9s %9s %11s %11s %11s %11s\n", "path", "pcg64", "uniform",
            "normal", "central", "tail", "fill unif", "fill norm", "fill unif", "fill norm");
-    printf("%-7s %9s %9s %9s %9s %9s %11s %11s %11s %11s\n", "", "(/draw)", "kernel", "kernel",
+    printf("%-10s %9s %9s %9s %9s %9s %11s %11s %11s %11s\n", "", "(/draw)", "kernel", "kernel",
            "all", "all", "1 MiB", "1 MiB", "256 MiB", "256 MiB");
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < FI_ISA_COUNT; k++) {
         if (!fi_isa_supported(isas[k]) || fi_isa_select(isas[k]) != 0) continue;
         const fi_kernel_table *kt = fi_kernels();
         double ns, pcg = -1, un, nm, nc, nt;
@@ -115,7 +115,7 @@ int main(void)
         char pcgs[16];
         if (pcg < 0) snprintf(pcgs, sizeof pcgs, "scalar");
         else snprintf(pcgs, sizeof pcgs, "%.3f", pcg);
-        printf("%-7s %9s %9.3f %9.3f %9.3f %9.3f %11.3f %11.3f %11.3f %11.3f\n", isas[k], pcgs,
+        printf("%-10s %9s %9.3f %9.3f %9.3f %9.3f %11.3f %11.3f %11.3f %11.3f\n", isas[k], pcgs,
                un, nm, nc, nt, fill_ns(FI_UNIFORM, 1 << 20), fill_ns(FI_NORMAL, 1 << 20),
                fill_ns(FI_UNIFORM, 1 << 28), fill_ns(FI_NORMAL, 1 << 28));
     }

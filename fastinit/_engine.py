@@ -10,7 +10,7 @@ _lock = threading.Lock()
 _num_threads = None
 _default_threads = None
 
-SIMD_PATHS = ("base", "avx2", "avx512")
+SIMD_PATHS = ("base", "avx2", "avx512", "avx512ifma")
 
 
 def _usable_cores():
@@ -73,7 +73,7 @@ def resolve_threads(threads):
 
 
 def simd_path():
-    """The instruction-set path the kernels run on: 'base', 'avx2' or 'avx512'."""
+    """The instruction-set path the kernels run on: 'base', 'avx2', 'avx512' or 'avx512ifma'."""
     return _core.isa_current()
 
 

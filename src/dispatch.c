@@ -3,8 +3,20 @@
 #include <string.h>
 #include "kernels.h"
 #include "dispatch.h"
+#include "fill.h"
 
 static const fi_kernel_table *current = 0;
+
+/* Slowest first; fi_isa_best takes the last one the CPU supports. */
+const char *const fi_isa_names[FI_ISA_COUNT] = {"base", "avx2", "avx512", "avx512ifma"};
+
+#if defined(FI_HAVE_X86_KERNELS)
+static int cpu_avx512(void)
+{
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+}
+#endif
 
 int fi_isa_supported(const char *name)
 {
@@ -12,9 +24,8 @@ int fi_isa_supported(const char *name)
 #if defined(FI_HAVE_X86_KERNELS)
     __builtin_cpu_init();
     if (strcmp(name, "avx2") == 0) return __builtin_cpu_supports("avx2") ? 1 : 0;
-    if (strcmp(name, "avx512") == 0)
-        return (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-                __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")) ? 1 : 0;
+    if (strcmp(name, "avx512") == 0) return cpu_avx512();
+    if (strcmp(name, "avx512ifma") == 0) return cpu_avx512() && __builtin_cpu_supports("avx512ifma");
 #endif
     return 0;
 }
@@ -25,15 +36,16 @@ static const fi_kernel_table *lookup(const char *name)
 #if defined(FI_HAVE_X86_KERNELS)
     if (strcmp(name, "avx2") == 0) return &fi_kernels_avx2;
     if (strcmp(name, "avx512") == 0) return &fi_kernels_avx512;
+    if (strcmp(name, "avx512ifma") == 0) return &fi_kernels_avx512ifma;
 #endif
     return 0;
 }
 
 const char *fi_isa_best(void)
 {
-    if (fi_isa_supported("avx512")) return "avx512";
-    if (fi_isa_supported("avx2")) return "avx2";
-    return "base";
+    for (int k = FI_ISA_COUNT - 1; k > 0; k--)
+        if (fi_isa_supported(fi_isa_names[k])) return fi_isa_names[k];
+    return fi_isa_names[0];
 }
 
 int fi_isa_select(const char *name)
@@ -41,7 +53,8 @@ int fi_isa_select(const char *name)
     if (strcmp(name, "auto") == 0) name = fi_isa_best();
     const fi_kernel_table *t = lookup(name);
     if (!t) {
-        if (strcmp(name, "avx2") == 0 || strcmp(name, "avx512") == 0) return -2;
+        for (int k = 0; k < FI_ISA_COUNT; k++)
+            if (strcmp(name, fi_isa_names[k]) == 0) return -2;   /* known, not built here */
         return -1;
     }
     if (!fi_isa_supported(name)) return -2;

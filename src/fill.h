@@ -52,7 +52,10 @@ int fi_fill(const fi_spec *spec, const fi_stream *st, const fi_layout *lay,
  * (64-bit) have been consumed from `st`. */
 void fi_stream_after(const fi_stream *st, int word32, uint64_t nwords, fi_stream *after);
 
-/* ISA selection: names "base", "avx2", "avx512". */
+/* ISA selection: the kernel instances by name, slowest first ("base", "avx2", "avx512",
+ * "avx512ifma"); a build or CPU may lack the later ones. */
+#define FI_ISA_COUNT 4
+extern const char *const fi_isa_names[FI_ISA_COUNT];
 const char *fi_isa_current(void);
 int fi_isa_supported(const char *name);
 int fi_isa_select(const char *name);    /* 0 on success, -1 unknown, -2 unsupported */

@@ -36,6 +36,7 @@ FI_DECLARE_TABLE(base)
 #if defined(FI_HAVE_X86_KERNELS)
 FI_DECLARE_TABLE(avx2)
 FI_DECLARE_TABLE(avx512)
+FI_DECLARE_TABLE(avx512ifma)
 #endif
 
 #endif

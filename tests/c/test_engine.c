@@ -100,7 +100,7 @@ static void test_numpy_random_f32(void)
 static void test_invariance(void)
 {
     const int64_t n = 200003;
-    const char *isas[3] = {"base", "avx2", "avx512"};
+    const char *const *isas = fi_isa_names;
     for (int sampler = 0; sampler < 2; sampler++) {
         for (int dt = 0; dt < 4; dt++) {
             const int64_t isz = ITEM[dt];
@@ -110,7 +110,7 @@ static void test_invariance(void)
             fi_isa_select("base");
             layout_1d(&lay, ref, n, isz);
             fi_fill(&s, &SEED12345, &lay, 0, n, 1);
-            for (int k = 0; k < 3; k++) {
+            for (int k = 0; k < FI_ISA_COUNT; k++) {
                 if (!fi_isa_supported(isas[k])) continue;
                 fi_isa_select(isas[k]);
                 for (int threads = 1; threads <= 4; threads += 3) {
