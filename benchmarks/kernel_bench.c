@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 #include <time.h>
 #include "fill.h"
 #include "dispatch.h"
@@ -43,7 +44,7 @@ static fi_params_f normal_params(float cmax)
 {
     fi_params_f p;
     memset(&p, 0, sizeof p);
-    p.std = 1.0f; p.d = 1.0f; p.cmax = cmax; p.lo = -1e30f; p.hi = 1e30f;
+    p.std = 1.0f; p.d = 1.0f; p.cmax = cmax; p.lo = -INFINITY; p.hi = INFINITY;   /* as for an untruncated normal */
     return p;
 }
 
@@ -60,7 +61,7 @@ static double fill_ns(int sampler, int64_t bytes)
     memset(&sp, 0, sizeof sp);
     sp.sampler = sampler; sp.dtype = FI_F32;
     sp.range = 1; sp.scale = 1; sp.hi = 0.99999994;
-    if (sampler == FI_NORMAL) { sp.std = 1; sp.d = 1; sp.cmax = 0.425; sp.lo = -1e30; sp.hi = 1e30; }
+    if (sampler == FI_NORMAL) { sp.std = 1; sp.d = 1; sp.cmax = 0.425; sp.lo = -INFINITY; sp.hi = INFINITY; }
     int reps = (int)(((int64_t)1 << 28) / bytes);
     double best = 1e9;
     for (int t = 0; t < 5; t++) {

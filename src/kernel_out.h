@@ -33,10 +33,37 @@ void FI_NAME(CAT(fi_uniform, OSFX))(const W *restrict w, int64_t n, const P *res
  * passes: every element through the central branch, then only the listed tail elements through
  * log, sqrt and the tail rational (2x faster than computing both for every element). Each
  * element sees the same operations either way, so the values do not depend on the split. */
-void FI_NAME(CAT(fi_normal, OSFX))(const W *restrict w, int64_t n, const P *restrict p, OUT *restrict out)
+/* The central pass over m <= NORMAL_BLOCK words: every value through z = q A(r) / B(r), and
+ * the flags of the elements that belong to the tail branch. `plain` (a constant at each call)
+ * marks the untruncated normal, d = 1, cq = 0 and no bounds, where q = u - 1/2 and the clamps
+ * are identities; leaving those operations out changes no bit. */
+static inline __attribute__((always_inline)) void
+CAT(fi_normal_central, OSFX)(const W *restrict wb, int64_t m, const P *restrict p, OUT *restrict ob,
+                             SIGNED_K *restrict fl, const int plain)
 {
     const T mean = p->mean, sd = p->std, lo = p->lo, hi = p->hi;
     const T d = p->d, cq = p->cq, cmax = p->cmax;
+    for (int64_t i = 0; i < m; i++) {
+        UWORD k = WORD_TO_K(wb[i]);
+        T qu = HALF_UP(k - K_HALF) * SCALE_B;             /* u - 1/2 */
+        T q = plain ? qu : cq + qu * d;
+        T r = C_CONST1 - q * q;
+        T z = (q * HORNER_A(r)) / HORNER_B(r);
+        T val = mean + sd * z;
+        if (!plain) {
+            val = val < lo ? lo : val;
+            val = val > hi ? hi : val;
+        }
+        ob[i] = STORE(val);
+        T aq = q < (T)0 ? -q : q;
+        fl[i] = aq <= cmax ? 0 : -1;
+    }
+}
+
+void FI_NAME(CAT(fi_normal, OSFX))(const W *restrict w, int64_t n, const P *restrict p, OUT *restrict out)
+{
+    const T d = p->d, cq = p->cq, cmax = p->cmax;
+    const int plain = d == (T)1 && cq == (T)0 && p->lo == -(T)INFINITY && p->hi == (T)INFINITY;
     /* tail lists, with room for a vector's overrun (COMPRESS_STEP) and padding to 16 */
     W wv[NORMAL_BLOCK + 16];
     SIGNED_K fl[NORMAL_BLOCK], idx[NORMAL_BLOCK + 16];
@@ -63,20 +90,8 @@ void FI_NAME(CAT(fi_normal, OSFX))(const W *restrict w, int64_t n, const P *rest
         const int64_t m = n - b < NORMAL_BLOCK ? n - b : NORMAL_BLOCK;
         const W *restrict wb = w + b;
         OUT *restrict ob = out + b;
-        for (int64_t i = 0; i < m; i++) {
-            /* central branch: z = q A(r) / B(r) */
-            UWORD k = WORD_TO_K(wb[i]);
-            T qu = HALF_UP(k - K_HALF) * SCALE_B;         /* u - 1/2 */
-            T q = cq + qu * d;
-            T r = C_CONST1 - q * q;
-            T z = (q * HORNER_A(r)) / HORNER_B(r);
-            T val = mean + sd * z;
-            val = val < lo ? lo : val;
-            val = val > hi ? hi : val;
-            ob[i] = STORE(val);
-            T aq = q < (T)0 ? -q : q;
-            fl[i] = aq <= cmax ? 0 : -1;
-        }
+        if (plain) CAT(fi_normal_central, OSFX)(wb, m, p, ob, fl, 1);
+        else CAT(fi_normal_central, OSFX)(wb, m, p, ob, fl, 0);
         const int64_t c = CAT(fi_tail_list, SFX)(wb, fl, m, wv, idx);
         const int64_t c16 = (c + 15) & ~(int64_t)15;
         for (int64_t j = c; j < c16; j++) wv[j] = 0;     /* padding: computed, then dropped */

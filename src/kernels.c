@@ -1,6 +1,7 @@
 /* Instantiates the element kernels for one ISA; FI_ISA is set by the build (base, avx2, avx512). */
 #include <stdint.h>
 #include <string.h>
+#include <math.h>
 #include "kernels.h"
 #if defined(__SSE2__)
 #include <immintrin.h>
