@@ -5,6 +5,9 @@
 #if defined(__linux__)
 #include <sys/mman.h>
 #include <unistd.h>
+#if !defined(MADV_POPULATE_WRITE)
+#define MADV_POPULATE_WRITE 23       /* Linux 5.14; older kernels answer EINVAL */
+#endif
 #endif
 #include "fill.h"
 #include "pcg64.h"
@@ -17,6 +20,10 @@
 #define FI_CHUNK 1024
 /* Outputs from this size on are written with non-temporal stores. */
 #define FI_STREAM_BYTES ((int64_t)16 << 20)
+/* Fresh outputs from this size on have their pages mapped ahead of the writes, this many bytes
+ * at a time. */
+#define FI_POPULATE_BYTES ((int64_t)1 << 20)
+#define FI_POPULATE_STEP ((int64_t)256 << 10)
 
 int fi_openmp_enabled(void)
 {
@@ -69,6 +76,7 @@ typedef struct {
     fi_params_f pf;
     fi_params_d pd;
     int stream;                /* store contiguous runs past the caches */
+    int populate;              /* map the (fresh) pages of a contiguous out ahead of the writes */
 } fi_job;
 
 typedef struct {
@@ -238,11 +246,55 @@ static void run_chunk(fi_worker *wk, const fi_job *job, uint64_t g, int64_t gs, 
     for (int64_t i = 0; i < n; i++) memcpy(ptr + i * os, (const char *)vals + i * isz, (size_t)isz);
 }
 
+/* Maps the pages of [from, to) (one thread's share of a contiguous out) for writing, in steps
+ * that keep ahead of the fill: a page fault per 4 KiB page costs more than the kernel's zeroing
+ * of it, and MADV_POPULATE_WRITE maps a whole range in one call without changing any byte
+ * (4 GiB first-touch fills on 2 cores: 1.4-1.7 s -> 0.7-1.0 s). */
+typedef struct {
+    char *next, *end;
+} fi_populate;
+
+static void populate_init(fi_populate *pp, char *from, char *to)
+{
+#if defined(__linux__)
+    long ps = sysconf(_SC_PAGESIZE);
+    if (ps <= 0) ps = 4096;
+    pp->next = (char *)((uintptr_t)from & ~(uintptr_t)(ps - 1));
+    pp->end = to;
+#else
+    pp->next = pp->end = from;
+    (void)to;
+#endif
+}
+
+/* Maps at least up to `upto` (and a step beyond, where the share goes on). */
+static void populate_ahead(fi_populate *pp, const char *upto)
+{
+#if defined(__linux__)
+    while (pp->next < upto && pp->next < pp->end) {
+        int64_t len = FI_POPULATE_STEP;
+        if (pp->end - pp->next < len) len = pp->end - pp->next;
+        if (madvise(pp->next, (size_t)len, MADV_POPULATE_WRITE) != 0) {
+            pp->next = pp->end;     /* not available here: the writes fault the pages in */
+            return;
+        }
+        pp->next += len;
+    }
+#else
+    (void)pp; (void)upto;
+#endif
+}
+
 /* One thread's share: C-order positions [a, b) of out. */
 static void work_range(const fi_job *job, const fi_layout *lay, int64_t a, int64_t b)
 {
     fi_worker wk;
     worker_init(&wk, job);
+    fi_populate pop = {0, 0};
+    if (job->populate) {
+        const int64_t isz = itemsize(job->spec->dtype);
+        populate_init(&pop, lay->data + a * isz, lay->data + b * isz);
+    }
     const int w32 = is_word32(job->spec->dtype);
     const int last = lay->ndim - 1;
     const int64_t L = lay->shape[last];
@@ -267,6 +319,7 @@ static void work_range(const fi_job *job, const fi_layout *lay, int64_t a, int64
              * draw and the generator lanes run on without restarting */
             if (i == 0 && w32 && gs == 1) len -= (int64_t)((uint64_t)(g - job->st->has_half) & 1u);
             int64_t n = seg - i < len ? seg - i : len;
+            if (job->populate) populate_ahead(&pop, ptr + (i + n) * os);
             run_chunk(&wk, job, (uint64_t)(g + i * gs), gs, n, ptr + i * os, os);
             i += n;
         }
@@ -328,8 +381,10 @@ int fi_fill(const fi_spec *spec, const fi_stream *st, const fi_layout *lay,
      * cache then cost more than plain ones (4 GiB of first-touch fills: 2.7 s vs 2.0 s). */
     int64_t out_elems = 1;
     for (int k = 0; k < lay->ndim; k++) out_elems *= lay->shape[k];
-    job.stream = out_elems * itemsize(spec->dtype) >= FI_STREAM_BYTES &&
-                 out_resident(lay, e_begin, e_end);
+    const int64_t out_bytes = out_elems * itemsize(spec->dtype);
+    const int resident = out_bytes >= FI_POPULATE_BYTES ? out_resident(lay, e_begin, e_end) : 1;
+    job.stream = out_bytes >= FI_STREAM_BYTES && resident;
+    job.populate = !resident && lay->ndim == 1 && lay->ostride[0] == itemsize(spec->dtype);
     /* Below this many elements a second thread costs more than it saves. */
     const int64_t min_per_thread = 1 << 15;
     int64_t maxt = total / min_per_thread;

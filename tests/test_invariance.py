@@ -260,7 +260,35 @@ def test_large_uniform_float32_equals_numpy(touched):
     fastinit.random(out=buf[1:], rng=np.random.Generator(np.random.PCG64(54)))
     want = np.random.Generator(np.random.PCG64(54)).random(n, dtype=np.float32)
     assert_same_bits(buf[1:], want)
+    assert np.isnan(buf[0]) if touched else ref.bits(buf[:1])[0] == 0, "wrote before out"
     del buf
+    m.close()
+
+
+# Fresh contiguous outputs of 1 MiB and more have their pages mapped ahead of the writes
+# (fill.c, MADV_POPULATE_WRITE on page-rounded ranges of each thread's share): the values are
+# unchanged, and the bytes that share the first and last pages with out are left alone.
+@pytest.mark.parametrize("sampler, dtype", [("uniform", "float32"), ("normal", "float64"),
+                                            ("truncated_normal", "bfloat16")])
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_fresh_outputs_equal_small_fills_and_leave_neighbours_alone(sampler, dtype, threads):
+    isz = np_dtype(dtype).itemsize
+    n = (3 << 20) // isz + 1001                    # 3 MiB and a ragged end
+    lead, trail = 37, 53                           # elements before and after out, same pages
+    m = mmap.mmap(-1, isz * (lead + n + trail))    # anonymous: untouched until written
+    buf = np.frombuffer(m, np.uint16 if dtype == "bfloat16" else np_dtype(dtype))
+    out = buf[lead:lead + n]
+    fill(sampler, out=out, dtype=dtype, rng=55, threads=threads)
+    assert not ref.bits(buf[:lead]).any() and not ref.bits(buf[lead + n:]).any(), \
+        "wrote outside out"
+    for a in (0, n // 3 - 11, n - 4000):
+        sl = slice(a, a + 4000)
+        piece = fill(sampler, dtype=dtype, rng=55, global_shape=(n,), index=(sl,))
+        assert_same_bits(out[sl].view(piece.dtype), piece, f"elements {sl}")
+    want, _ = ref.sample(sampler, dtype=dtype, rng=55, global_shape=(n,),
+                         index=(slice(n - 3000, n),), **PARAMS[sampler])
+    assert_same_bits(out[n - 3000:].view(want.dtype), want, "tail vs model")
+    del buf, out
     m.close()
 
 

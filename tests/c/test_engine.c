@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 #include "fill.h"
 #include "pcg64.h"
 
@@ -149,15 +152,33 @@ static void test_invariance(void)
 
 /* Outputs of 16 MiB and more go out through non-temporal stores: at an address that is not
  * vector-aligned, they equal fills of small pieces (plain stores), and write nothing outside. */
+/* Outputs past the streaming size: written with non-temporal stores when their memory is in
+ * use (malloc'ed and set), with plain stores after their pages are mapped ahead (fresh mmap). */
 static void test_streamed_outputs(void)
 {
+#if defined(__linux__)
+    const int kinds = 2;
+#else
+    const int kinds = 1;
+#endif
+    for (int fresh = 0; fresh < kinds; fresh++)
     for (int sampler = 0; sampler < 2; sampler++) {
         for (int dt = 0; dt < 4; dt++) {
             const int64_t isz = ITEM[dt];
             const int64_t n = ((int64_t)16 << 20) / isz + 1001;
+            const size_t bytes = (size_t)(n * isz + 3 * isz);
             fi_spec s = spec_of(sampler, dt);
-            char *buf = malloc(n * isz + 3 * isz), *ref = malloc(n * isz);
-            memset(buf, 0x5a, n * isz + 3 * isz);
+            char *buf, *ref = malloc(n * isz);
+            const char guard_byte = fresh ? 0 : 0x5a;
+#if defined(__linux__)
+            if (fresh) {
+                buf = mmap(0, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                if (buf == MAP_FAILED) buf = 0;
+            } else
+#endif
+            buf = malloc(bytes);
+            if (!buf || !ref) { CHECK(0, "streamed: out of memory"); free(ref); return; }
+            if (!fresh) memset(buf, 0x5a, bytes);
             char *out = buf + isz;
             fi_layout lay;
             layout_1d(&lay, out, n, isz);
@@ -168,12 +189,19 @@ static void test_streamed_outputs(void)
                 lay.gstart = a;
                 fi_fill(&s, &SEED12345, &lay, 0, len, 1);
             }
-            CHECK(memcmp(ref, out, n * isz) == 0, "streamed: sampler %d dtype %d", sampler, dt);
+            CHECK(memcmp(ref, out, n * isz) == 0, "streamed: fresh %d sampler %d dtype %d", fresh,
+                  sampler, dt);
             int guard = 1;
-            for (int64_t i = 0; i < isz; i++) guard &= buf[i] == 0x5a;
-            for (int64_t i = 0; i < 2 * isz; i++) guard &= out[n * isz + i] == 0x5a;
-            CHECK(guard, "streamed: bytes outside out written, sampler %d dtype %d", sampler, dt);
-            free(buf); free(ref);
+            for (int64_t i = 0; i < isz; i++) guard &= buf[i] == guard_byte;
+            for (int64_t i = 0; i < 2 * isz; i++) guard &= out[n * isz + i] == guard_byte;
+            CHECK(guard, "streamed: bytes outside out written, fresh %d sampler %d dtype %d", fresh,
+                  sampler, dt);
+#if defined(__linux__)
+            if (fresh) munmap(buf, bytes);
+            else
+#endif
+            free(buf);
+            free(ref);
         }
     }
 }
