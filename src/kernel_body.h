@@ -77,6 +77,7 @@ static inline void CAT(fi_normal_tail, SFX)(const W *restrict w, int64_t n, cons
 #undef STORE
 #ifdef HALF_OUTPUTS
 #define OUT uint16_t
+#define STORE_ROUNDS 1
 #define OSFX _bf16
 #define STORE(v) fi_bf16_bits(v)
 #include "kernel_out.h"
@@ -86,6 +87,7 @@ static inline void CAT(fi_normal_tail, SFX)(const W *restrict w, int64_t n, cons
 #define STORE(v) fi_f16_bits(v)
 #include "kernel_out.h"
 #undef OUT
+#undef STORE_ROUNDS
 #undef OSFX
 #undef STORE
 #endif

@@ -2,6 +2,7 @@
  *   OUT       the stored type (T, or uint16_t holding bfloat16/float16 bits)
  *   OSFX      name suffix (_f, _d, _bf16, _f16)
  *   STORE(v)  T value -> OUT
+ *   STORE_ROUNDS  defined when STORE is more than the identity
  * on top of kernel_body.h's parameters and helpers. */
 
 #ifndef NORMAL_BLOCK
@@ -68,6 +69,9 @@ void FI_NAME(CAT(fi_normal, OSFX))(const W *restrict w, int64_t n, const P *rest
     W wv[NORMAL_BLOCK + 16];
     SIGNED_K fl[NORMAL_BLOCK], idx[NORMAL_BLOCK + 16];
     T tv[NORMAL_BLOCK + 16];
+#ifdef STORE_ROUNDS
+    OUT tr[NORMAL_BLOCK + 16];
+#endif
 
     /* An interval that lies in a tail never reaches the central branch: q is at least
      * cq - d/2 (or at most cq + d/2) in the same rounded arithmetic, so skip the first pass. */
@@ -96,6 +100,12 @@ void FI_NAME(CAT(fi_normal, OSFX))(const W *restrict w, int64_t n, const P *rest
         const int64_t c16 = (c + 15) & ~(int64_t)15;
         for (int64_t j = c; j < c16; j++) wv[j] = 0;     /* padding: computed, then dropped */
         CAT(fi_normal_tail, SFX)(wv, c16, p, tv);
-        for (int64_t j = 0; j < c; j++) ob[idx[j]] = STORE(tv[j]);
+#ifdef STORE_ROUNDS
+        /* round the list in vectors first: the scatter below goes element by element */
+        for (int64_t j = 0; j < c16; j++) tr[j] = STORE(tv[j]);
+        for (int64_t j = 0; j < c; j++) ob[idx[j]] = tr[j];
+#else
+        for (int64_t j = 0; j < c; j++) ob[idx[j]] = tv[j];
+#endif
     }
 }
