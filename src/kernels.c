@@ -1,4 +1,5 @@
-/* Instantiates the element kernels for one ISA; FI_ISA is set by the build (base, avx2, avx512). */
+/* Instantiates the element kernels for one ISA; FI_ISA is set by the build (base, avx2, avx512,
+ * avx512ifma). */
 #include <stdint.h>
 #include <string.h>
 #include <math.h>

@@ -150,10 +150,10 @@ static void test_invariance(void)
     fi_isa_select("auto");
 }
 
-/* Outputs of 16 MiB and more go out through non-temporal stores: at an address that is not
- * vector-aligned, they equal fills of small pieces (plain stores), and write nothing outside. */
-/* Outputs past the streaming size: written with non-temporal stores when their memory is in
- * use (malloc'ed and set), with plain stores after their pages are mapped ahead (fresh mmap). */
+/* Outputs past the streaming size, at an address that is not vector-aligned: written with
+ * non-temporal stores when their memory is in use (malloc'ed and set), with plain stores after
+ * their pages are mapped ahead when it is fresh (mmap). Either way they equal fills of small
+ * pieces and write nothing outside. */
 static void test_streamed_outputs(void)
 {
 #if defined(__linux__)
