@@ -31,12 +31,19 @@ static inline int64_t CAT(fi_tail_list, SFX)(const W *restrict w, const SIGNED_K
 }
 
 /* Tail branch, z = +-R(sqrt(-log t)) with t the smaller tail probability, for n words, n a
- * multiple of 16 (so that no scalar remainder loop runs). */
-static inline void CAT(fi_normal_tail, SFX)(const W *restrict w, int64_t n, const P *restrict p,
-                                            T *restrict out)
+ * multiple of 16 (so that no scalar remainder loop runs). `plain` (a constant at each call)
+ * marks the untruncated normal: pa = qb = 0, d = 1, log_off = 0 and no bounds, so that t is
+ * min(u, 1 - u) and the clamps are identities. Then t >= 2^-(B+1), and where that is above
+ * e^-25 (float: 2^-33 = 1.2e-10) sqrt(-log t) stays below 4.8, so the far coefficients
+ * (r > 5) are never chosen. Leaving out what cannot matter changes no bit. */
+#define NEAR_WHEN_PLAIN ((T)0.5 * SCALE_B > (T)1.4e-11)
+static inline __attribute__((always_inline)) void
+CAT(fi_normal_tail, SFX)(const W *restrict w, int64_t n, const P *restrict p, T *restrict out,
+                         const int plain)
 {
     const T mean = p->mean, sd = p->std, lo = p->lo, hi = p->hi;
     const T pa = p->pa, qb = p->qb, d = p->d, log_off = p->log_off;
+    const int near = plain && NEAR_WHEN_PLAIN;
     for (int64_t j0 = 0; j0 < n; j0 += 16) {
         for (int64_t j = j0; j < j0 + 16; j++) {
             UWORD k = WORD_TO_K(w[j]);
@@ -47,20 +54,22 @@ static inline void CAT(fi_normal_tail, SFX)(const W *restrict w, int64_t n, cons
             T big = (T)1 - small;
             T u = upper ? big : small;
             T v = upper ? small : big;
-            T plo = pa + u * d;
-            T pup = qb + v * d;
+            T plo = plain ? u : pa + u * d;
+            T pup = plain ? v : qb + v * d;
             int neg = plo < pup;
             T t = neg ? plo : pup;
             /* coefficients chosen per element so that both tail ranges share one evaluation */
-            T rr = SQRT(-(LOG(t) + log_off));
-            int far = rr > (T)5;
+            T rr = plain ? SQRT(-LOG(t)) : SQRT(-(LOG(t) + log_off));
+            int far = near ? 0 : rr > (T)5;
             T x = rr - (far ? (T)5 : C_CONST2);
             T tn = TAIL_NUM(x, far);
             T td = TAIL_DEN(x, far);
             tn = neg ? -tn : tn;
             T val = mean + sd * (tn / td);
-            val = val < lo ? lo : val;
-            val = val > hi ? hi : val;
+            if (!plain) {
+                val = val < lo ? lo : val;
+                val = val > hi ? hi : val;
+            }
             out[j] = val;
         }
     }
@@ -93,3 +102,4 @@ static inline void CAT(fi_normal_tail, SFX)(const W *restrict w, int64_t n, cons
 #endif
 
 #undef HALF_UP
+#undef NEAR_WHEN_PLAIN

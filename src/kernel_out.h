@@ -36,8 +36,8 @@ void FI_NAME(CAT(fi_uniform, OSFX))(const W *restrict w, int64_t n, const P *res
  * element sees the same operations either way, so the values do not depend on the split. */
 /* The central pass over m <= NORMAL_BLOCK words: every value through z = q A(r) / B(r), and
  * the flags of the elements that belong to the tail branch. `plain` (a constant at each call)
- * marks the untruncated normal, d = 1, cq = 0 and no bounds, where q = u - 1/2 and the clamps
- * are identities; leaving those operations out changes no bit. */
+ * marks the untruncated normal (d = 1, cq = 0, no bounds; see fi_normal_tail), where
+ * q = u - 1/2 and the clamps are identities; leaving those operations out changes no bit. */
 static inline __attribute__((always_inline)) void
 CAT(fi_normal_central, OSFX)(const W *restrict wb, int64_t m, const P *restrict p, OUT *restrict ob,
                              SIGNED_K *restrict fl, const int plain)
@@ -64,7 +64,8 @@ CAT(fi_normal_central, OSFX)(const W *restrict wb, int64_t m, const P *restrict 
 void FI_NAME(CAT(fi_normal, OSFX))(const W *restrict w, int64_t n, const P *restrict p, OUT *restrict out)
 {
     const T d = p->d, cq = p->cq, cmax = p->cmax;
-    const int plain = d == (T)1 && cq == (T)0 && p->lo == -(T)INFINITY && p->hi == (T)INFINITY;
+    const int plain = d == (T)1 && cq == (T)0 && p->pa == (T)0 && p->qb == (T)0 && p->log_off == (T)0 &&
+                      p->lo == -(T)INFINITY && p->hi == (T)INFINITY;
     /* tail lists, with room for a vector's overrun (COMPRESS_STEP) and padding to 16 */
     W wv[NORMAL_BLOCK + 16];
     SIGNED_K fl[NORMAL_BLOCK], idx[NORMAL_BLOCK + 16];
@@ -80,10 +81,10 @@ void FI_NAME(CAT(fi_normal, OSFX))(const W *restrict w, int64_t n, const P *rest
         for (int64_t b = 0; b < n; b += NORMAL_BLOCK) {
             const int64_t m = n - b < NORMAL_BLOCK ? n - b : NORMAL_BLOCK;
             const int64_t m16 = m & ~(int64_t)15;
-            CAT(fi_normal_tail, SFX)(w + b, m16, p, tv);
+            CAT(fi_normal_tail, SFX)(w + b, m16, p, tv, 0);
             if (m16 < m) {
                 for (int64_t j = 0; j < 16; j++) wv[j] = j < m - m16 ? w[b + m16 + j] : 0;
-                CAT(fi_normal_tail, SFX)(wv, 16, p, tv + m16);
+                CAT(fi_normal_tail, SFX)(wv, 16, p, tv + m16, 0);
             }
             for (int64_t j = 0; j < m; j++) out[b + j] = STORE(tv[j]);
         }
@@ -99,7 +100,8 @@ void FI_NAME(CAT(fi_normal, OSFX))(const W *restrict w, int64_t n, const P *rest
         const int64_t c = CAT(fi_tail_list, SFX)(wb, fl, m, wv, idx);
         const int64_t c16 = (c + 15) & ~(int64_t)15;
         for (int64_t j = c; j < c16; j++) wv[j] = 0;     /* padding: computed, then dropped */
-        CAT(fi_normal_tail, SFX)(wv, c16, p, tv);
+        if (plain) CAT(fi_normal_tail, SFX)(wv, c16, p, tv, 1);
+        else CAT(fi_normal_tail, SFX)(wv, c16, p, tv, 0);
 #ifdef STORE_ROUNDS
         /* round the list in vectors first: the scatter below goes element by element */
         for (int64_t j = 0; j < c16; j++) tr[j] = STORE(tv[j]);
