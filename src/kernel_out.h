@@ -12,16 +12,26 @@
 /* uniform: v = (low + range * u) * scale, with numpy's conversions
  *   float:  u = (w >> 8) 2^-24          double: u = (r >> 11) 2^-53
  * then clamped into [lo, hi] (the dtype's representable bounds of [low, high)). */
-void FI_NAME(CAT(fi_uniform, OSFX))(const W *restrict w, int64_t n, const P *restrict p, OUT *restrict out)
+static inline __attribute__((always_inline)) void
+CAT(fi_uniform_run, OSFX)(const W *restrict w, int64_t n, const P *restrict p, OUT *restrict out,
+                          const int unit)
 {
     const T low = p->low, range = p->range, scale = p->scale, lo = p->lo, hi = p->hi;
     for (int64_t i = 0; i < n; i++) {
         T u = (T)(SIGNED_U)(w[i] >> UNIFORM_SHIFT) * UNIFORM_SCALE;
-        T v = (low + range * u) * scale;      /* scale is 1 (exact) or 2 (exact halving undone) */
+        T v = low + range * u;
+        if (!unit) v = v * scale;             /* scale is 1 (exact) or 2 (exact halving undone) */
         v = v < lo ? lo : v;
         v = v > hi ? hi : v;
         out[i] = STORE(v);
     }
+}
+
+void FI_NAME(CAT(fi_uniform, OSFX))(const W *restrict w, int64_t n, const P *restrict p, OUT *restrict out)
+{
+    /* a constant `unit` per call: multiplying by a scale of 1 changes no bit, so leave it out */
+    if (p->scale == (T)1) CAT(fi_uniform_run, OSFX)(w, n, p, out, 1);
+    else CAT(fi_uniform_run, OSFX)(w, n, p, out, 0);
 }
 
 /* (truncated) normal: z = Phi^-1(Phi(l) + u (Phi(h) - Phi(l))), v = mean + std z, clamped.
