@@ -2,7 +2,7 @@
 
 Not an asv benchmark (it writes tens of GiB): run it by hand,
 
-    .venv/bin/python benchmarks/dask_to_disk.py --size 16GiB --dir /path/on/the/disk
+    .venv/bin/python benchmarks/scripts/dask_to_disk.py --size 16GiB --dir /path/on/the/disk
 
 Every case runs in a fresh process and writes the same number of bytes through the same
 path: raw ``.npy`` (``fastinit.dask.to_npy``: header + memory-mapped ``da.store``) or zarr v3
@@ -34,7 +34,7 @@ import numpy as np
 try:
     import fastinit  # noqa: F401  (importable? else use the checkout this script is in)
 except ImportError:          # run from a source checkout without installing
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 GiB = 1 << 30
 MiB = 1 << 20

@@ -2,9 +2,9 @@
 
 Usage (from the repository root)::
 
-    python benchmarks/jax_init.py                       # 1 GiB float32, 1 warm-up + 3 runs
-    python benchmarks/jax_init.py --gib 0.25 --repeats 5 --inits he_normal
-    python benchmarks/jax_init.py --json results.json
+    python benchmarks/scripts/jax_init.py                       # 1 GiB float32, 1 warm-up + 3 runs
+    python benchmarks/scripts/jax_init.py --gib 0.25 --repeats 5 --inits he_normal
+    python benchmarks/scripts/jax_init.py --json results.json
 
 Each initializer is called as ``init(key, shape)`` and timed until ``block_until_ready()``
 returns; the table shows the median of ``--repeats`` runs after one untimed warm-up (which
@@ -22,13 +22,16 @@ import statistics
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import jax
+import numpy as np
 
-import jax  # noqa: E402
-import numpy as np  # noqa: E402
-
-import fastinit  # noqa: E402
-import fastinit.jax as fj  # noqa: E402
+try:
+    import fastinit
+except ImportError:          # run from a source checkout built in place, not installed
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))))
+    import fastinit
+import fastinit.jax as fj
 
 INITS = {
     "glorot_uniform": lambda m: m.glorot_uniform(),

@@ -4,8 +4,8 @@ A script, not part of the asv suite. Each measurement runs in a fresh subprocess
 allocator and page cache start the same way), alternating plain torch and
 ``fastinit.torch.patch()``; the median of the repeats is reported.
 
-    .venv/bin/python benchmarks/torch_model_init.py                 # ~1.07B params, 3 repeats
-    .venv/bin/python benchmarks/torch_model_init.py --layers 4 --repeats 1   # quick
+    .venv/bin/python benchmarks/scripts/torch_model_init.py                 # ~1.07B params, 3 repeats
+    .venv/bin/python benchmarks/scripts/torch_model_init.py --layers 4 --repeats 1   # quick
 
 What is timed, end to end: ``torch.manual_seed(0); model = GPT(...)`` -- allocation of every
 parameter, page faults, and each module's reset_parameters (kaiming_uniform_ + bias uniform_
