@@ -11,8 +11,9 @@ info
 
 import argparse
 import json
-import os
 import sys
+
+from ._pipe import run_cli
 
 __all__ = ["main", "build_parser"]
 
@@ -168,7 +169,13 @@ def main(argv=None):
     """Run the command line with `argv` (default ``sys.argv[1:]``); returns the exit code.
 
     Bad options exit with status 2 and a message naming the option (argparse's convention).
+    Output into a pipe whose reader has gone (``| head``) ends the command quietly with
+    status 141.
     """
+    return run_cli(_main, argv)
+
+
+def _main(argv):
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["materialize"]:
         from .materialize import main as materialize_main
@@ -178,9 +185,6 @@ def main(argv=None):
     if args.command == "bench":
         try:
             return _bench(args, args.subparser)
-        except BrokenPipeError:              # output piped into `head` and the like
-            sys.stdout = open(os.devnull, "w")
-            return 0
         except KeyboardInterrupt:
             print("fastinit bench: interrupted", file=sys.stderr)
             return 130

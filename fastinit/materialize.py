@@ -45,6 +45,7 @@ from . import _dtypes
 from . import _safetensors as st
 from ._engine import resolve_threads
 from ._hf_families import FAMILIES, Param, SpecError, params_of_config
+from ._pipe import run_cli
 from .seeding import seed_for
 
 __all__ = ["materialize", "plan", "main", "parse_size", "parse_init", "Param", "Result",
@@ -933,8 +934,14 @@ def main(argv=None):
     -------
     int
         Exit status: 0 success, 1 error (message on stderr, nothing written),
-        130 interrupted (temporary files removed). Usage errors exit 2 via argparse.
+        130 interrupted (temporary files removed), 141 output pipe closed by its reader
+        (``--dry-run | head``; quietly, temporary files removed). Usage errors exit 2 via
+        argparse.
     """
+    return run_cli(_main, argv)
+
+
+def _main(argv):
     args = _parser().parse_args(argv)
     prog = "fastinit materialize"
     if args.dry_run:
@@ -961,6 +968,8 @@ def main(argv=None):
     except KeyboardInterrupt:
         sys.stderr.write(f"\n{prog}: interrupted; temporary files removed, nothing written\n")
         return 130
+    except BrokenPipeError:             # progress into a closed pipe: run_cli ends quietly
+        raise
     except (SpecError, OSError, TypeError, ValueError) as e:
         sys.stderr.write(f"{prog}: error: {e}\n")
         return 1
