@@ -198,6 +198,10 @@ def _gpt2(cfg):
 
 
 FAMILIES = {"llama": _llama, "mistral": _mistral, "qwen2": _qwen2, "gpt2": _gpt2}
+#: The model class whose ``state_dict`` each table is; ``save_pretrained`` records it in
+#: the config's ``architectures``.
+ARCHITECTURES = {"llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM",
+                 "qwen2": "Qwen2ForCausalLM", "gpt2": "GPT2LMHeadModel"}
 
 
 def params_of_config(cfg):

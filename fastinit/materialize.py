@@ -44,7 +44,7 @@ import fastinit
 from . import _dtypes
 from . import _safetensors as st
 from ._engine import resolve_threads
-from ._hf_families import FAMILIES, Param, SpecError, params_of_config
+from ._hf_families import ARCHITECTURES, FAMILIES, Param, SpecError, params_of_config
 from ._pipe import run_cli
 from .seeding import seed_for
 
@@ -651,6 +651,9 @@ def _shards(params, max_shard):
 def _config_json(cfg, dtype):
     # transformers 5 reads "dtype", 4.x "torch_dtype" (5 accepts it silently; "dtype" wins)
     cfg = dict(cfg)
+    # the class whose tensors were written, whatever the input said, as save_pretrained
+    # records it (tools such as vLLM pick the model class from this field)
+    cfg["architectures"] = [ARCHITECTURES[cfg["model_type"]]]
     cfg["dtype"] = dtype
     cfg["torch_dtype"] = dtype
     return (json.dumps(cfg, indent=2, ensure_ascii=False) + "\n").encode("utf-8")

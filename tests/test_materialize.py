@@ -163,6 +163,18 @@ def hf_expected_tensors(transformers, cfg):
     return [(k, tuple(v.shape)) for k, v in model.state_dict().items() if k not in tied]
 
 
+def saved_architectures(transformers, cfg):
+    """``architectures`` of the config.json that save_pretrained writes for a (tiny) model
+    of this config."""
+    import tempfile
+    config = transformers.AutoConfig.for_model(**cfg)
+    model = transformers.AutoModelForCausalLM.from_config(config)
+    with tempfile.TemporaryDirectory() as d:
+        model.save_pretrained(d)
+        with open(os.path.join(d, "config.json")) as f:
+            return json.load(f)["architectures"]
+
+
 # --- the parameter tables against transformers ------------------------------------------------
 
 TABLE_CASES = [
@@ -234,7 +246,8 @@ def test_hf_roundtrip(transformers, tmp_path, family):
     assert res.nbytes == sum(2 * math.prod(p.shape) for p in params)
     with open(out / "config.json") as f:
         written_cfg = json.load(f)
-    assert written_cfg == dict(cfg, dtype="bfloat16", torch_dtype="bfloat16")
+    assert written_cfg == dict(cfg, dtype="bfloat16", torch_dtype="bfloat16",
+                               architectures=saved_architectures(transformers, cfg))
 
     # 1. the safetensors library
     sd = load_file(str(out / "model.safetensors"))
@@ -271,6 +284,23 @@ def test_hf_roundtrip(transformers, tmp_path, family):
     with torch.no_grad():
         logits = model(torch.tensor([[1, 5, 7, 9]])).logits
     assert torch.isfinite(logits).all()
+
+
+@pytest.mark.parametrize("family", ["llama", "qwen2", "gpt2", "mistral"])
+@pytest.mark.parametrize("given", [None, ["SomeOtherModel"]], ids=["absent", "other"])
+def test_config_architectures_as_save_pretrained(transformers, tmp_path, family, given):
+    cfg = {k: v for k, v in FAMILY_CONFIGS[family].items() if k != "architectures"}
+    if given is not None:
+        cfg["architectures"] = given
+    out = tmp_path / "ckpt"
+    fm.materialize(write_json(tmp_path / "config.json", cfg), out)
+    with open(out / "config.json") as f:
+        written = json.load(f)
+    want = saved_architectures(transformers, cfg)
+    assert written["architectures"] == want
+    assert {k: v for k, v in written.items() if k not in ("architectures", "dtype",
+                                                          "torch_dtype")} == \
+        {k: v for k, v in cfg.items() if k != "architectures"}
 
 
 def test_sharded_roundtrip(transformers, tmp_path):
