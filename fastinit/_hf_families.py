@@ -18,7 +18,10 @@ model's ``_init_weights`` gives them (transformers 4.4x-5.x, checked against 5.2
 false for the others), exactly as ``save_pretrained`` drops tied parameters. Optional config
 fields take the defaults of the transformers config classes (e.g. Mistral's
 ``num_key_value_heads`` is 8 when absent, Qwen2's 32); fields that fix the model's size must
-be given.
+be given. A geometry transformers cannot build or run is refused: LLaMA's ``hidden_size``
+not a multiple of ``num_attention_heads`` (LlamaConfig's check), an odd head dimension
+(rotary embeddings), heads not a multiple of the KV heads, GPT-2's ``n_embd`` not a
+multiple of ``n_head``, a ``pad_token_id`` outside the vocabulary.
 """
 
 import math
@@ -98,7 +101,10 @@ def _pad_rows(cfg, vocab):
     return (pad % vocab,)
 
 
-def _llama_like(cfg, *, qkv_bias, o_bias, mlp_bias, kv_default):
+def _llama_like(cfg, *, qkv_bias, o_bias, mlp_bias, kv_default, kv_null, heads_divide):
+    """`kv_default`: num_key_value_heads when the field is absent (None: the head count);
+    `kv_null`: when it is null, 'heads' (the head count) or 'error' (a strict int field);
+    `heads_divide`: the config class requires hidden_size % num_attention_heads == 0."""
     hidden = _get(cfg, "hidden_size", required=True, minimum=1)
     inter = _get(cfg, "intermediate_size", required=True, minimum=1)
     layers = _get(cfg, "num_hidden_layers", required=True, minimum=0)
@@ -106,11 +112,23 @@ def _llama_like(cfg, *, qkv_bias, o_bias, mlp_bias, kv_default):
     vocab = _get(cfg, "vocab_size", required=True, minimum=1)
     kv = _get(cfg, "num_key_value_heads", None, minimum=1)
     if kv is None:
-        kv = heads if kv_default is None else kv_default
+        if "num_key_value_heads" in cfg and kv_null == "error":
+            raise SpecError(f"config field 'num_key_value_heads' must be an integer for "
+                            f"model_type {cfg['model_type']!r}, got null")
+        kv = heads if kv_default is None or "num_key_value_heads" in cfg else kv_default
+    if heads_divide and hidden % heads:
+        raise SpecError(f"hidden_size ({hidden}) must be a multiple of num_attention_heads "
+                        f"({heads})")
     head_dim = _get(cfg, "head_dim", None, minimum=1) or hidden // heads
     if head_dim < 1:
         raise SpecError(f"hidden_size {hidden} / num_attention_heads {heads} gives a head "
                         f"dimension of 0; set head_dim")
+    if head_dim % 2:
+        # rotary embeddings rotate pairs of channels: the attention cannot run
+        how = "" if cfg.get("head_dim") else \
+            f" (hidden_size {hidden} // num_attention_heads {heads})"
+        raise SpecError(f"the head dimension {head_dim}{how} must be even for rotary "
+                        f"position embeddings")
     if heads % kv:
         raise SpecError(f"num_attention_heads ({heads}) must be a multiple of "
                         f"num_key_value_heads ({kv})")
@@ -145,22 +163,27 @@ def _llama_like(cfg, *, qkv_bias, o_bias, mlp_bias, kv_default):
 def _llama(cfg):
     attn_bias = _get(cfg, "attention_bias", False, kind="bool")
     return _llama_like(cfg, qkv_bias=attn_bias, o_bias=attn_bias,
-                       mlp_bias=_get(cfg, "mlp_bias", False, kind="bool"), kv_default=None)
+                       mlp_bias=_get(cfg, "mlp_bias", False, kind="bool"), kv_default=None,
+                       kv_null="heads", heads_divide=True)
 
 
 def _mistral(cfg):
-    return _llama_like(cfg, qkv_bias=False, o_bias=False, mlp_bias=False, kv_default=8)
+    return _llama_like(cfg, qkv_bias=False, o_bias=False, mlp_bias=False, kv_default=8,
+                       kv_null="error", heads_divide=False)
 
 
 def _qwen2(cfg):
     # Qwen2Config's field default is 32 (not None), whatever num_attention_heads is
-    return _llama_like(cfg, qkv_bias=True, o_bias=False, mlp_bias=False, kv_default=32)
+    return _llama_like(cfg, qkv_bias=True, o_bias=False, mlp_bias=False, kv_default=32,
+                       kv_null="heads", heads_divide=False)
 
 
 def _gpt2(cfg):
     embd = _get(cfg, "n_embd", required=True, minimum=1)
     layers = _get(cfg, "n_layer", required=True, minimum=0)
-    _get(cfg, "n_head", required=True, minimum=1)
+    heads = _get(cfg, "n_head", required=True, minimum=1)
+    if embd % heads:
+        raise SpecError(f"n_embd ({embd}) must be a multiple of n_head ({heads})")
     vocab = _get(cfg, "vocab_size", required=True, minimum=1)
     positions = _get(cfg, "n_positions", required=True, minimum=1)
     inner = _get(cfg, "n_inner", None, minimum=1) or 4 * embd

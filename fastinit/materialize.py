@@ -91,6 +91,8 @@ class Result:
         Number of elements over all tensors.
     seconds : float
         Wall time of the write, fsync included.
+    params : list of Param
+        The validated plan: every tensor, in state_dict order.
     """
     path: str
     files: list = field(default_factory=list)
@@ -98,6 +100,7 @@ class Result:
     nbytes: int = 0
     parameters: int = 0
     seconds: float = 0.0
+    params: list = field(default_factory=list, repr=False)
 
 
 # --- parsing ---------------------------------------------------------------------------------
@@ -246,7 +249,9 @@ def _read_spec(spec):
         doc = _load_yaml(raw, path)
     else:
         try:
-            doc = json.loads(raw)
+            doc = json.loads(raw, object_pairs_hook=lambda pairs: _unique(pairs, path))
+        except SpecError:
+            raise
         except (ValueError, UnicodeDecodeError) as e:
             if ext == ".json":
                 raise SpecError(f"spec {path!r} is not valid JSON: {e}") from None
@@ -257,13 +262,40 @@ def _read_spec(spec):
     return doc, path
 
 
+def _unique(pairs, path):
+    """A mapping from (key, value) pairs; a key given twice is an error (JSON and YAML
+    parsers would keep the last one silently)."""
+    out = {}
+    for k, v in pairs:
+        if k in out:
+            raise SpecError(f"spec {path!r}: key {k!r} appears twice in the same mapping")
+        out[k] = v
+    return out
+
+
 def _load_yaml(raw, path):
     try:
         import yaml
     except ImportError:
         raise SpecError(f"spec {path!r} is YAML: install pyyaml (pip install pyyaml)") from None
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def mapping(loader, node):
+        # the keys written in this mapping must differ; keys merged in with `<<: *anchor`
+        # may be overridden by them, as YAML defines
+        keys = [loader.construct_object(k, deep=True) for k, _ in node.value
+                if k.tag != "tag:yaml.org,2002:merge"]
+        try:
+            _unique([(k, None) for k in keys], path)
+        except TypeError:                       # an unhashable key: SafeLoader's error
+            pass
+        return loader.construct_mapping(node, deep=True)
+
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
     try:
-        return yaml.safe_load(raw)
+        return yaml.load(raw, Loader=Loader)
     except yaml.YAMLError as e:
         raise SpecError(f"spec {path!r} is not valid YAML: {e}") from None
 
@@ -310,6 +342,11 @@ def _own_spec(doc):
     if not isinstance(meta, dict) or not all(isinstance(k, str) and isinstance(v, str)
                                              for k, v in meta.items()):
         raise SpecError("spec metadata must map strings to strings")
+    if meta.get("format", "pt") != "pt":
+        # readers check __metadata__["format"] (safetensors' torch loader refuses anything
+        # but "pt"): it describes the file, the spec cannot change it
+        raise SpecError(f"spec metadata 'format' is the file's own field (always 'pt'), "
+                        f"got {meta['format']!r}: use another key")
     tensors = doc.get("tensors")
     if not isinstance(tensors, dict) or not tensors:
         raise SpecError("spec 'tensors' must be a non-empty mapping of name -> {shape, init, "
@@ -344,13 +381,12 @@ def _own_spec(doc):
 
 
 def _config_dtype(cfg):
+    """(key, value) of the config's dtype (``dtype`` wins over ``torch_dtype``, as in
+    transformers 5), or None when it has none or says ``auto``."""
     for key in ("dtype", "torch_dtype"):
         v = cfg.get(key)
-        if isinstance(v, str) and v != "auto":
-            try:
-                return _check_dtype(v, f"config {key}")
-            except SpecError:
-                return None
+        if v is not None and v != "auto":
+            return key, v
     return None
 
 
@@ -449,6 +485,15 @@ def _plan(spec, dtype, seed, overrides):
     kind, params, spec_dtype, spec_seed, meta, cfg = _load(spec)
     if dtype is not None:
         dtype = _check_dtype(dtype, "dtype")
+    elif isinstance(spec_dtype, tuple):
+        # a config's dtype that is not an output dtype (float8_e4m3fn, int8, ...) is an
+        # error, never a silent float32; --dtype chooses one instead
+        key, value = spec_dtype
+        try:
+            spec_dtype = _check_dtype(value, f"config {key}")
+        except SpecError as e:
+            raise SpecError(f"{e}: materialize does not write {value!r} tensors; pass "
+                            f"--dtype (dtype=) to choose an output dtype") from None
     default = dtype or spec_dtype or "float32"
     if seed is None:
         seed = 0 if spec_seed is None else spec_seed
@@ -673,7 +718,7 @@ def _fsync_dir(path):
 
 
 def materialize(spec, out, *, dtype=None, seed=None, max_shard_size=None, overrides=None,
-                force=False, threads=None, progress=False, slab_bytes=None):
+                force=False, threads=None, progress=False, slab_bytes=None, dry_run=False):
     """Write a randomly initialised checkpoint for `spec` to `out`, at disk speed.
 
     Parameters
@@ -716,11 +761,15 @@ def materialize(spec, out, *, dtype=None, seed=None, max_shard_size=None, overri
         ``progress(tensors_done, tensors_total, bytes_done, bytes_total)`` after each slab.
     slab_bytes : int, optional
         Bytes filled per mapped slab (default `SLAB_BYTES`, 64 MiB); bounds peak memory.
+    dry_run : bool
+        Make every check a real run makes (spec, arguments, output path, free space) and
+        return what would be written; create, change or remove nothing.
 
     Returns
     -------
     Result
-        Paths written, tensor count, bytes, wall time.
+        Paths written (with `dry_run`: that would be written), tensor count, bytes, wall
+        time, the plan.
 
     Raises
     ------
@@ -739,6 +788,14 @@ def materialize(spec, out, *, dtype=None, seed=None, max_shard_size=None, overri
     >>> fm.materialize("config.json", "llama-random", dtype="bfloat16")  # doctest: +SKIP
     """
     t0 = time.perf_counter()
+    for name, value in (("force", force), ("dry_run", dry_run)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False, got {value!r}")
+    if not (isinstance(progress, (bool, np.bool_)) or callable(progress)):
+        raise TypeError(f"progress must be True, False or a callable, got {progress!r}")
+    if slab_bytes is not None and (isinstance(slab_bytes, bool)
+                                   or not isinstance(slab_bytes, (int, np.integer))):
+        raise TypeError(f"slab_bytes must be an int, got {slab_bytes!r}")
     kind, params, seed, meta, cfg = _plan(spec, dtype, seed, overrides)
     threads = resolve_threads(threads)
     slab_bytes = SLAB_BYTES if slab_bytes is None else int(slab_bytes)
@@ -798,6 +855,12 @@ def materialize(spec, out, *, dtype=None, seed=None, max_shard_size=None, overri
     if need > free:
         raise OSError(28, f"not enough disk space: the checkpoint needs {_gb(need)}, "
                           f"{_gb(free)} free on {parent!r}")
+    if dry_run:
+        return Result(path=out, files=[out] if single else
+                      [os.path.join(out, x) for x in names + list(extra)],
+                      tensors=len(params), nbytes=nbytes,
+                      parameters=sum(math.prod(p.shape) for p in params),
+                      seconds=time.perf_counter() - t0, params=params)
 
     tag = f"{_TMP_TAG}{os.getpid()}-{uuid.uuid4().hex[:8]}"
     if single:
@@ -873,7 +936,7 @@ def materialize(spec, out, *, dtype=None, seed=None, max_shard_size=None, overri
         raise
     result = Result(path=out, files=written, tensors=len(params), nbytes=nbytes,
                     parameters=sum(math.prod(p.shape) for p in params),
-                    seconds=time.perf_counter() - t0)
+                    seconds=time.perf_counter() - t0, params=params)
     bar.message(f"wrote {result.tensors} tensors, {_gb(nbytes)} in {result.seconds:.1f} s "
                 f"({nbytes / max(result.seconds, 1e-9) / 1e9:.2f} GB/s) to {out}")
     return result
@@ -908,7 +971,8 @@ def _parser():
     ap.add_argument("--force", action="store_true", help="replace existing output files")
     ap.add_argument("--threads", type=int, default=None, help="fill threads (default: all)")
     ap.add_argument("--dry-run", action="store_true",
-                    help="check the spec and print the tensors; write nothing")
+                    help="make every check of a real run (spec, options, output, free "
+                         "space) and print the tensors; write nothing")
     ap.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     return ap
 
@@ -948,13 +1012,17 @@ def _main(argv):
     args = _parser().parse_args(argv)
     prog = "fastinit materialize"
     if args.dry_run:
+        # every check of a real run (threads, shard size, output, free space), no writing
         try:
-            params = plan(args.spec, dtype=args.dtype, seed=args.seed,
-                          overrides=args.override)
-        except (SpecError, TypeError, ValueError) as e:
+            res = materialize(args.spec, args.output, dtype=args.dtype, seed=args.seed,
+                              max_shard_size=args.max_shard_size, overrides=args.override,
+                              force=args.force, threads=args.threads, dry_run=True)
+        except BrokenPipeError:
+            raise
+        except (SpecError, OSError, TypeError, ValueError) as e:
             sys.stderr.write(f"{prog}: error: {e}\n")
             return 1
-        _print_plan(params, sys.stdout)
+        _print_plan(res.params, sys.stdout)
         return 0
     old_term = None
     if hasattr(signal, "SIGTERM"):

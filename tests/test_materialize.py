@@ -200,6 +200,71 @@ def test_tables_match_transformers(transformers, cfg):
     assert ours == hf_expected_tensors(transformers, cfg)
 
 
+def transformers_accepts(transformers, cfg):
+    """Whether transformers builds this config's causal LM and runs a forward pass (on the
+    meta device: shapes only, no memory); the oracle of which geometries are valid."""
+    import torch
+    try:
+        config = transformers.AutoConfig.for_model(**cfg)
+        with torch.device("meta"):
+            model = transformers.AutoModelForCausalLM.from_config(config)
+            model(torch.zeros((1, 4), dtype=torch.long))
+    except Exception:
+        return False
+    return True
+
+
+_SMALL = {"intermediate_size": 32, "num_hidden_layers": 1, "vocab_size": 50}
+GEOMETRY_CASES = [
+    dict(_SMALL, model_type=family, **geometry)
+    for family in ("llama", "mistral", "qwen2")
+    for geometry in (
+        {"hidden_size": 64, "num_attention_heads": 4, "num_key_value_heads": 2},
+        {"hidden_size": 100, "num_attention_heads": 3},
+        {"hidden_size": 96, "num_attention_heads": 3},
+        {"hidden_size": 99, "num_attention_heads": 3},          # head_dim 33: odd for RoPE
+        {"hidden_size": 100, "num_attention_heads": 4, "head_dim": 34},
+        {"hidden_size": 100, "num_attention_heads": 3, "head_dim": 34},
+        {"hidden_size": 64, "num_attention_heads": 4, "head_dim": 33},
+        {"hidden_size": 12, "num_attention_heads": 4},           # head_dim 3: RoPE allows <= 4
+        {"hidden_size": 64, "num_attention_heads": 4, "num_key_value_heads": 3},
+        {"hidden_size": 64, "num_attention_heads": 4, "num_key_value_heads": 8},
+        {"hidden_size": 64, "num_attention_heads": 4, "num_key_value_heads": None},
+        {"hidden_size": 64, "num_attention_heads": 4},
+        {"hidden_size": 64, "num_attention_heads": 8},
+        {"hidden_size": 64, "num_attention_heads": 32},
+        {"hidden_size": 64, "num_attention_heads": 128},
+        {"hidden_size": 64, "num_attention_heads": 4, "num_key_value_heads": 2,
+         "pad_token_id": 50},
+        {"hidden_size": 64, "num_attention_heads": 4, "num_key_value_heads": 2,
+         "pad_token_id": -1},
+    )
+] + [
+    {"model_type": "gpt2", "n_layer": 1, "n_positions": 16, "vocab_size": 50, **geometry}
+    for geometry in (
+        {"n_embd": 64, "n_head": 4},
+        {"n_embd": 100, "n_head": 3},
+        {"n_embd": 99, "n_head": 3},
+        {"n_embd": 64, "n_head": 128},
+        {"n_embd": 64, "n_head": 4, "n_inner": 7},
+        {"n_embd": 64, "n_head": 4, "n_inner": None},
+    )
+]
+
+
+@pytest.mark.parametrize("cfg", GEOMETRY_CASES,
+                         ids=lambda c: "-".join(f"{v}" for v in c.values() if v != 1))
+def test_geometry_validated_as_transformers(transformers, cfg):
+    """materialize refuses a config exactly when transformers cannot build and run it."""
+    ok = transformers_accepts(transformers, cfg)
+    if ok:
+        assert [(p.name, p.shape) for p in fm.plan(cfg)] == \
+            hf_expected_tensors(transformers, cfg)
+    else:
+        with pytest.raises(fm.SpecError):
+            fm.plan(cfg)
+
+
 # --- round trips through safetensors and transformers -----------------------------------------
 
 def check_family_stats(cfg, tensors, params):
@@ -594,6 +659,143 @@ def test_unparsable_files(tmp_path):
         with pytest.raises(fm.SpecError, match="YAML"):
             fm.materialize(tmp_path / "bad.yaml", tmp_path / "o.safetensors")
     assert listing(tmp_path) - before <= {"bad.json", "list.json", "bad.yaml"}
+
+
+DUPLICATE_SPECS = [
+    ("spec.json", '{"tensors": {"a": {"shape": [4], "init": "zeros"}, '
+                  '"a": {"shape": [8], "init": "ones"}}}', "'a'"),
+    ("spec.json", '{"dtype": "float16", "tensors": {"a": {"shape": [4], "init": "zeros"}}, '
+                  '"dtype": "float32"}', "'dtype'"),
+    ("spec.json", '{"tensors": {"a": {"shape": [4], "init": "zeros", "shape": [5]}}}',
+     "'shape'"),
+    ("spec.yaml", "tensors:\n  a: {shape: [4], init: zeros}\n  a: {shape: [8], init: ones}\n",
+     "'a'"),
+    ("spec.yaml", "seed: 1\ntensors:\n  a: {shape: [4], init: zeros}\nseed: 2\n", "'seed'"),
+    ("config.json", json.dumps(GPT2)[:-1] + ', "n_layer": 5}', "'n_layer'"),
+]
+
+
+@pytest.mark.parametrize("name,text,key", DUPLICATE_SPECS)
+def test_duplicate_keys_are_errors(tmp_path, name, text, key):
+    pytest.importorskip("yaml")
+    spec = tmp_path / name
+    spec.write_text(text)
+    with pytest.raises(fm.SpecError, match=f"{key} appears twice"):
+        fm.plan(spec)
+    before = listing(tmp_path)
+    assert fm.main([str(spec), "-o", str(tmp_path / "o")]) == 1
+    assert listing(tmp_path) == before
+
+
+def test_yaml_merge_keys_may_be_overridden(tmp_path):
+    pytest.importorskip("yaml")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("tensors:\n  a: &t {shape: [4], init: zeros}\n"
+                    "  b: {<<: *t, shape: [5]}\n")
+    assert [(p.name, p.shape, p.init) for p in fm.plan(spec)] == \
+        [("a", (4,), "zeros"), ("b", (5,), "zeros")]
+
+
+@pytest.mark.parametrize("key", ["dtype", "torch_dtype"])
+@pytest.mark.parametrize("value", ["float8_e4m3fn", "float8_e5m2", "int8", "complex64", 3])
+def test_config_dtype_not_written_is_refused(tmp_path, key, value):
+    cfg = dict(GPT2, **{key: value})
+    spec = write_json(tmp_path / "config.json", cfg)
+    with pytest.raises(fm.SpecError, match=f"config {key}.*{value!r}.*--dtype"):
+        fm.plan(spec)
+    with pytest.raises(fm.SpecError):
+        fm.materialize(spec, tmp_path / "o")
+    assert sorted(os.listdir(tmp_path)) == ["config.json"]
+    # an explicit output dtype is fine, and the written config says what was written
+    fm.materialize(spec, tmp_path / "o", dtype="bfloat16")
+    written = json.load(open(tmp_path / "o" / "config.json"))
+    assert written["dtype"] == written["torch_dtype"] == "bfloat16"
+    assert {p.dtype for p in fm.plan(spec, dtype="float16")} == {"float16"}
+
+
+def test_config_dtype_aliases_and_auto(tmp_path):
+    assert {p.dtype for p in fm.plan(dict(GPT2, torch_dtype="bfloat16"))} == {"bfloat16"}
+    assert {p.dtype for p in fm.plan(dict(GPT2, dtype="auto"))} == {"float32"}
+    # transformers 5 reads dtype before torch_dtype
+    assert {p.dtype for p in fm.plan(dict(GPT2, dtype="float16", torch_dtype="float8_e4m3fn"))} \
+        == {"float16"}
+
+
+def test_spec_metadata_cannot_replace_format(tmp_path):
+    doc = {"metadata": {"format": "np", "note": "x"},
+           "tensors": {"a": {"shape": [4], "init": "zeros"}}}
+    with pytest.raises(fm.SpecError, match="format"):
+        fm.plan(doc)
+    with pytest.raises(fm.SpecError, match="format"):
+        fm.materialize(doc, tmp_path / "a.safetensors")
+    assert os.listdir(tmp_path) == []
+    doc["metadata"]["format"] = "pt"                    # the same value is harmless
+    fm.materialize(doc, tmp_path / "a.safetensors")
+    header, _ = _safetensors.read_header(tmp_path / "a.safetensors")
+    assert header["__metadata__"] == {"format": "pt", "note": "x"}
+
+
+@pytest.mark.parametrize("extra,match", [
+    (["--threads", "0"], "threads"),
+    (["--threads", "-2"], "threads"),
+    (["--max-shard-size", "0"], "size"),
+    (["--max-shard-size", "5 parsecs"], "size"),
+    (["--seed", "-1"], "seed"),
+])
+def test_dry_run_checks_every_option(tmp_path, capsys, extra, match):
+    spec = write_json(tmp_path / "config.json", GPT2)
+    before = listing(tmp_path)
+    for dry in ([], ["--dry-run"]):
+        assert fm.main([spec, "-o", str(tmp_path / "o"), "-q", *dry, *extra]) == 1, dry
+        captured = capsys.readouterr()
+        assert match in captured.err and captured.out == ""
+    assert listing(tmp_path) == before
+
+
+def test_dry_run_checks_the_output(tmp_path, capsys, monkeypatch):
+    spec = write_json(tmp_path / "config.json", GPT2)
+    single = str(tmp_path / "m.safetensors")
+    assert fm.main([spec, "-o", single, "--dry-run", "--max-shard-size", "1GB"]) == 1
+    assert "folder" in capsys.readouterr().err
+    assert fm.main([spec, "-o", str(tmp_path / "no" / "o"), "--dry-run"]) == 1
+    capsys.readouterr()
+    fm.materialize(spec, single)
+    before = {f: (tmp_path / f).read_bytes() for f in os.listdir(tmp_path)}
+    assert fm.main([spec, "-o", single, "--dry-run"]) == 1
+    assert "--force" in capsys.readouterr().err
+    assert fm.main([spec, "-o", single, "--dry-run", "--force"]) == 0
+    assert capsys.readouterr().out.startswith("transformer.wte.weight")
+    import shutil
+    real = shutil.disk_usage
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: real(p)._replace(free=1000))
+    assert fm.main([spec, "-o", str(tmp_path / "big"), "--dry-run"]) == 1
+    assert "disk space" in capsys.readouterr().err
+    assert {f: (tmp_path / f).read_bytes() for f in os.listdir(tmp_path)} == before
+
+
+def test_dry_run_python_api(tmp_path):
+    spec = write_json(tmp_path / "config.json", GPT2)
+    res = fm.materialize(spec, tmp_path / "o", dry_run=True, max_shard_size="200KB")
+    assert sorted(os.listdir(tmp_path)) == ["config.json"]
+    assert res.files[-2:] == [str(tmp_path / "o" / "model.safetensors.index.json"),
+                              str(tmp_path / "o" / "config.json")]
+    assert [p.name for p in res.params] == [p.name for p in fm.plan(spec)]
+    real = fm.materialize(spec, tmp_path / "o", max_shard_size="200KB")
+    assert real.files == res.files and real.nbytes == res.nbytes
+
+
+@pytest.mark.parametrize("kw,exc", [
+    ({"force": "no"}, TypeError), ({"force": 1}, TypeError), ({"dry_run": "yes"}, TypeError),
+    ({"progress": 5}, TypeError), ({"slab_bytes": 4096.5}, TypeError),
+    ({"slab_bytes": True}, TypeError), ({"slab_bytes": 4}, ValueError),
+    ({"threads": 0}, ValueError), ({"threads": 1.5}, TypeError),
+])
+def test_python_arguments_are_checked(tmp_path, kw, exc):
+    spec = write_json(tmp_path / "config.json", GPT2)
+    name = next(iter(kw))
+    with pytest.raises(exc, match=name):
+        fm.materialize(spec, tmp_path / "o", **kw)
+    assert sorted(os.listdir(tmp_path)) == ["config.json"]
 
 
 def test_bad_overrides(tmp_path):
