@@ -25,6 +25,8 @@ import struct
 
 import numpy as np
 
+from . import _atomic
+
 #: safetensors dtype tag and storage dtype of each output dtype (bfloat16 is stored as raw
 #: uint16 words; the samplers are told ``dtype='bfloat16'``).
 DTYPES = {
@@ -146,6 +148,9 @@ class ShardFile:
         self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
                           0o644)
         try:
+            # held while the file is open: a later run sees that the temporary is in use
+            # (a stale one, of a killed process, is one nobody holds)
+            _atomic.lock(self.fd)
             _reserve(self.fd, size)
             os.pwrite(self.fd, header, 0)
         except BaseException:

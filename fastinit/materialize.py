@@ -33,7 +33,6 @@ import shutil
 import signal
 import sys
 import time
-import uuid
 import warnings
 from dataclasses import dataclass, field
 
@@ -41,7 +40,7 @@ import numpy as np
 
 import fastinit
 
-from . import _dtypes
+from . import _atomic, _dtypes
 from . import _safetensors as st
 from ._engine import resolve_threads
 from ._hf_families import ARCHITECTURES, FAMILIES, Param, SpecError, params_of_config
@@ -69,7 +68,6 @@ _BLOCKWISE = frozenset(_SAMPLERS + _CONSTANTS + (
     "he_uniform", "he_normal", "kaiming_uniform", "kaiming_normal", "lecun_uniform",
     "lecun_normal", "selu_normal", "eye", "dirac"))
 _RESERVED = ("shape", "out", "dtype", "rng", "threads", "global_shape", "index")
-_TMP_TAG = ".fastinit-tmp-"
 _STALE = re.compile(r"model(-\d{5}-of-\d{5})?\.safetensors|model\.safetensors\.index\.json")
 
 
@@ -93,6 +91,9 @@ class Result:
         Wall time of the write, fsync included.
     params : list of Param
         The validated plan: every tensor, in state_dict order.
+    stale : list of str
+        Temporaries of earlier, killed runs to the same output that were removed (with
+        ``dry_run``: that would be removed).
     """
     path: str
     files: list = field(default_factory=list)
@@ -101,6 +102,7 @@ class Result:
     parameters: int = 0
     seconds: float = 0.0
     params: list = field(default_factory=list, repr=False)
+    stale: list = field(default_factory=list)
 
 
 # --- parsing ---------------------------------------------------------------------------------
@@ -704,6 +706,69 @@ def _config_json(cfg, dtype):
     return (json.dumps(cfg, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
+def _clash(out, names, extra):
+    """(files of `out` the new checkpoint would replace or remove, old checkpoint files
+    that are not replaced)."""
+    present = set(os.listdir(out))
+    targets = set(names) | set(extra)
+    stale = sorted(f for f in present if _STALE.fullmatch(f) and f not in targets)
+    return sorted((present & targets) | set(stale)), stale
+
+
+def _lost_race(out):
+    return FileExistsError(f"{out!r} was created by another process while this run was "
+                           f"writing; nothing was replaced and this run's files were removed "
+                           f"(pass force=True (--force) to replace it)")
+
+
+def _move_into(out, workdir, names, extra, force):
+    """Move the new checkpoint's files from `workdir` into the existing folder `out`.
+
+    Shards first (new names never clash with an old index's shards, so the old checkpoint
+    stays loadable), then the index and config, then the old checkpoint's leftovers. Under
+    the folder's lock, so that of two runs moving files into one folder the second sees
+    what the first moved (and fails without `force`).
+    """
+    order = names + [x for x in extra if x != "config.json"] + \
+        [x for x in extra if x == "config.json"]
+    with _atomic.FolderLock(out):
+        clash, stale = _clash(out, names, extra)
+        if clash and not force:
+            raise FileExistsError(f"{out!r} now holds {', '.join(clash)}, written by another "
+                                  f"process while this run was writing; nothing was "
+                                  f"replaced (pass force=True (--force) to replace the "
+                                  f"checkpoint)")
+        if len(names) > 1 and "model.safetensors" in stale:
+            os.unlink(os.path.join(out, "model.safetensors"))
+        moved = []
+        try:
+            for name in order:
+                src, dst = os.path.join(workdir, name), os.path.join(out, name)
+                if force:
+                    os.replace(src, dst)
+                else:
+                    _atomic.publish(src, dst)
+                moved.append(dst)
+        except BaseException as e:
+            if not force:               # put nothing half in place
+                for dst in moved:
+                    try:
+                        os.unlink(dst)
+                    except OSError:
+                        pass
+                if isinstance(e, FileExistsError):
+                    raise _lost_race(os.path.join(out, os.path.basename(e.filename or ""))) \
+                        from None
+            raise
+        for name in stale:
+            try:
+                os.unlink(os.path.join(out, name))
+            except FileNotFoundError:
+                pass
+        _fsync_dir(out)
+    return [os.path.join(out, x) for x in order]
+
+
 def _fsync_dir(path):
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -833,23 +898,27 @@ def materialize(spec, out, *, dtype=None, seed=None, max_shard_size=None, overri
         raise NotADirectoryError(f"{parent!r} is not a directory")
     if not os.path.isdir(parent):
         raise FileNotFoundError(f"output directory {parent!r} does not exist")
+    if not single and os.path.lexists(out) and not os.path.isdir(out):
+        raise FileExistsError(f"{out!r} exists and is not a folder")
+    # temporaries of earlier runs to this output that were killed (SIGKILL, power loss)
+    stale_tmp = _atomic.stale_temporaries(parent, "." + os.path.basename(out),
+                                          remove=not dry_run)
+    if not single and os.path.isdir(out):
+        stale_tmp += _atomic.stale_temporaries(out, "", remove=not dry_run)
+    for path, size, pid in stale_tmp:
+        sys.stderr.write(f"fastinit materialize: {'would remove' if dry_run else 'removed'} "
+                         f"stale temporary {path} ({_gb(size)}), left by process {pid} "
+                         f"which is no longer running\n")
     existing_dir = False
-    stale = []
     if single:
         if os.path.lexists(out) and not force:
             raise FileExistsError(f"{out!r} exists; pass force=True (--force) to replace it")
-    else:
-        if os.path.lexists(out) and not os.path.isdir(out):
-            raise FileExistsError(f"{out!r} exists and is not a folder")
-        if os.path.isdir(out):
-            existing_dir = True
-            present = set(os.listdir(out))
-            targets = set(names) | set(extra)
-            stale = sorted(f for f in present if _STALE.fullmatch(f) and f not in targets)
-            clash = sorted((present & targets) | set(stale))
-            if clash and not force:
-                raise FileExistsError(f"{out!r} already holds {', '.join(clash)}; pass "
-                                      f"force=True (--force) to replace the checkpoint")
+    elif os.path.isdir(out):
+        existing_dir = True
+        clash = _clash(out, names, extra)[0]
+        if clash and not force:
+            raise FileExistsError(f"{out!r} already holds {', '.join(clash)}; pass "
+                                  f"force=True (--force) to replace the checkpoint")
     need = sum(size for _, _, size in layouts) + sum(len(b) for b in extra.values())
     free = shutil.disk_usage(out if existing_dir else parent).free
     if need > free:
@@ -860,21 +929,25 @@ def materialize(spec, out, *, dtype=None, seed=None, max_shard_size=None, overri
                       [os.path.join(out, x) for x in names + list(extra)],
                       tensors=len(params), nbytes=nbytes,
                       parameters=sum(math.prod(p.shape) for p in params),
-                      seconds=time.perf_counter() - t0, params=params)
+                      seconds=time.perf_counter() - t0, params=params,
+                      stale=[x[0] for x in stale_tmp])
 
-    tag = f"{_TMP_TAG}{os.getpid()}-{uuid.uuid4().hex[:8]}"
     if single:
         workdir = None
-        tmp_paths = [os.path.join(parent, f".{names[0]}{tag}")]
+        tmp_paths = [os.path.join(parent, _atomic.temp_name("." + names[0]))]
     else:
-        workdir = os.path.join(out, tag) if existing_dir else \
-            os.path.join(parent, f".{os.path.basename(out)}{tag}")
+        workdir = os.path.join(out, _atomic.temp_name("")) if existing_dir else \
+            os.path.join(parent, _atomic.temp_name("." + os.path.basename(out)))
         tmp_paths = [os.path.join(workdir, name) for name in names]
     files, created = [], []
+    workdir_fd = None
     bar = _Progress(len(params), nbytes, progress)
     try:
         if workdir is not None:
             os.mkdir(workdir)
+            # held until the end: a later run sees that this temporary is in use
+            workdir_fd = os.open(workdir, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            _atomic.lock(workdir_fd)
         for s, (header, offsets, size), path in zip(shards, layouts, tmp_paths):
             f = st.ShardFile(path, header, size)
             created.append(path)
@@ -893,36 +966,34 @@ def materialize(spec, out, *, dtype=None, seed=None, max_shard_size=None, overri
         bar.message("syncing to disk")
         for f in files:
             f.sync()
-            f.close()
-        # -- commit: rename into place
+        # -- commit: into place, replacing nothing unless force (another run may have
+        # created the output since the checks above: exactly one of them wins)
         if single:
-            os.replace(tmp_paths[0], out)
+            if force:
+                os.replace(tmp_paths[0], out)
+            else:
+                try:
+                    _atomic.publish(tmp_paths[0], out)
+                except FileExistsError:
+                    raise _lost_race(out) from None
             written = [out]
             _fsync_dir(parent)
         elif not existing_dir:
             _fsync_dir(workdir)
-            os.rename(workdir, out)
-            workdir = None
-            written = [os.path.join(out, x) for x in names + list(extra)]
+            try:
+                _atomic.publish(workdir, out)
+                workdir = None
+                written = [os.path.join(out, x) for x in names + list(extra)]
+            except FileExistsError:
+                if not (force and os.path.isdir(out) and not os.path.islink(out)):
+                    raise _lost_race(out) from None
+                written = _move_into(out, workdir, names, extra, force)
             _fsync_dir(parent)
         else:
-            # shards first (new names never clash with an old index's shards, so the old
-            # checkpoint stays loadable), then the index and config, then old leftovers
-            if n > 1 and "model.safetensors" in stale:
-                os.unlink(os.path.join(out, "model.safetensors"))
-            order = names + [x for x in extra if x != "config.json"] + \
-                [x for x in extra if x == "config.json"]
-            for name in order:
-                os.replace(os.path.join(workdir, name), os.path.join(out, name))
-            for name in stale:
-                try:
-                    os.unlink(os.path.join(out, name))
-                except FileNotFoundError:
-                    pass
+            written = _move_into(out, workdir, names, extra, force)
+        if workdir is not None:
             os.rmdir(workdir)
             workdir = None
-            written = [os.path.join(out, x) for x in order]
-            _fsync_dir(out)
     except BaseException:
         for f in files:
             f.close()
@@ -934,9 +1005,15 @@ def materialize(spec, out, *, dtype=None, seed=None, max_shard_size=None, overri
         if workdir is not None:
             shutil.rmtree(workdir, ignore_errors=True)
         raise
+    finally:
+        for f in files:
+            f.close()
+        if workdir_fd is not None:
+            os.close(workdir_fd)
     result = Result(path=out, files=written, tensors=len(params), nbytes=nbytes,
                     parameters=sum(math.prod(p.shape) for p in params),
-                    seconds=time.perf_counter() - t0, params=params)
+                    seconds=time.perf_counter() - t0, params=params,
+                    stale=[x[0] for x in stale_tmp])
     bar.message(f"wrote {result.tensors} tensors, {_gb(nbytes)} in {result.seconds:.1f} s "
                 f"({nbytes / max(result.seconds, 1e-9) / 1e9:.2f} GB/s) to {out}")
     return result
@@ -1024,20 +1101,31 @@ def _main(argv):
             return 1
         _print_plan(res.params, sys.stdout)
         return 0
-    old_term = None
-    if hasattr(signal, "SIGTERM"):
-        def _term(signum, frame):
-            raise KeyboardInterrupt
-        try:
-            old_term = signal.signal(signal.SIGTERM, _term)
-        except ValueError:          # not the main thread
-            old_term = None
+    # SIGTERM (kill, a job scheduler) and SIGHUP (the terminal closed) end the run like
+    # Ctrl-C: temporaries removed. SIGKILL cannot be caught: the next run to the same
+    # output removes what it left.
+    old_handlers = {}
+
+    def _stop(signum, frame):
+        raise KeyboardInterrupt
+
+    for name in ("SIGTERM", "SIGHUP"):
+        # an ignored signal stays ignored (`nohup fastinit materialize ...`)
+        if hasattr(signal, name) and signal.getsignal(getattr(signal, name)) != signal.SIG_IGN:
+            try:
+                old_handlers[name] = signal.signal(getattr(signal, name), _stop)
+            except ValueError:          # not the main thread
+                pass
     try:
         materialize(args.spec, args.output, dtype=args.dtype, seed=args.seed,
                     max_shard_size=args.max_shard_size, overrides=args.override,
                     force=args.force, threads=args.threads, progress=not args.quiet)
     except KeyboardInterrupt:
-        sys.stderr.write(f"\n{prog}: interrupted; temporary files removed, nothing written\n")
+        try:        # after SIGHUP the terminal may be gone
+            sys.stderr.write(f"\n{prog}: interrupted; temporary files removed, nothing "
+                             f"written\n")
+        except OSError:
+            pass
         return 130
     except BrokenPipeError:             # progress into a closed pipe: run_cli ends quietly
         raise
@@ -1045,8 +1133,8 @@ def _main(argv):
         sys.stderr.write(f"{prog}: error: {e}\n")
         return 1
     finally:
-        if old_term is not None:
-            signal.signal(signal.SIGTERM, old_term)
+        for name, handler in old_handlers.items():
+            signal.signal(getattr(signal, name), handler)
     return 0
 
 
