@@ -15,8 +15,11 @@ memory:
   thread count and the slab size;
 * the whole spec (shapes, dtypes, initializers and their parameters, overrides) is checked
   before anything is created; output goes to temporary names in the target directory, is
-  fsync'ed and renamed into place at the end, and is deleted on any error or Ctrl-C;
-  existing files are never replaced without ``force``.
+  fsync'ed and renamed into place at the end, and is deleted on any error, Ctrl-C, SIGTERM
+  or SIGHUP; a run killed outright leaves temporaries that the next run to the same output
+  removes (`fastinit._atomic`);
+* existing files are never replaced without ``force``, not even ones another process
+  created while this run was writing: of concurrent runs to one output exactly one wins.
 
 See the README section on ``fastinit materialize`` for the spec schema, the CLI and the benchmark.
 """
