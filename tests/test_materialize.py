@@ -708,7 +708,7 @@ def test_config_dtype_not_written_is_refused(tmp_path, key, value):
     assert sorted(os.listdir(tmp_path)) == ["config.json"]
     # an explicit output dtype is fine, and the written config says what was written
     fm.materialize(spec, tmp_path / "o", dtype="bfloat16")
-    written = json.load(open(tmp_path / "o" / "config.json"))
+    written = json.loads((tmp_path / "o" / "config.json").read_text())
     assert written["dtype"] == written["torch_dtype"] == "bfloat16"
     assert {p.dtype for p in fm.plan(spec, dtype="float16")} == {"float16"}
 

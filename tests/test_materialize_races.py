@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -51,12 +52,12 @@ def _env():
 class Held:
     """A `fastinit materialize ARGS` process held mid-write until `go`."""
 
-    def __init__(self, tmp_path, tag, args, preexec_fn=None):
+    def __init__(self, tmp_path, tag, args, prelude=""):
         self.ready = str(tmp_path / f"ready-{tag}")
         self.go = str(tmp_path / "go")
-        self.p = subprocess.Popen([sys.executable, "-c", HELD, self.ready, self.go, *args],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                  env=_env(), preexec_fn=preexec_fn)
+        self.p = subprocess.Popen([sys.executable, "-c", prelude + HELD, self.ready, self.go,
+                                   *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True, env=_env())
 
     def wait_ready(self, timeout=120):
         t = time.monotonic()
@@ -89,11 +90,16 @@ def temporaries(*folders):
                   for x in os.listdir(f) if _atomic.TAG in x)
 
 
+def _read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def contents(path):
     """bytes of a file, or {name: bytes} of a folder."""
     if os.path.isdir(path):
-        return {x: open(os.path.join(path, x), "rb").read() for x in sorted(os.listdir(path))}
-    return open(path, "rb").read()
+        return {x: _read(os.path.join(path, x)) for x in sorted(os.listdir(path))}
+    return _read(path)
 
 
 def reference(spec, tmp_path, seed, args):
@@ -160,7 +166,7 @@ def test_concurrent_runs_with_force_both_succeed(tmp_path, spec):
 
 def test_output_created_meanwhile_by_someone_else(tmp_path, spec):
     # not a fastinit run: a plain file or folder appears under the output name
-    for name, make in (("a.safetensors", lambda p: open(p, "w").write("mine")),
+    for name, make in (("a.safetensors", lambda p: Path(p).write_text("mine")),
                        ("b", os.mkdir)):
         out = str(tmp_path / name)
         r = Held(tmp_path, name, [spec, "-o", out, "-q"]).wait_ready()
@@ -169,7 +175,7 @@ def test_output_created_meanwhile_by_someone_else(tmp_path, spec):
         rc, err = r.finish()
         os.unlink(r.go)
         assert rc == 1 and "another process" in err, err
-        assert (open(out).read() == "mine") if name.endswith(".safetensors") else \
+        assert (_read(out) == b"mine") if name.endswith(".safetensors") else \
             os.listdir(out) == []
         assert temporaries(str(tmp_path), out) == []
 
@@ -222,10 +228,11 @@ def test_signal_mid_write_removes_temporaries(tmp_path, spec, sig):
 
 
 def test_ignored_sighup_stays_ignored(tmp_path, spec):
-    # nohup: the run goes on when the terminal closes
+    # nohup: SIGHUP ignored when the program starts; the run goes on when the terminal closes
     out = str(tmp_path / "m.safetensors")
     r = Held(tmp_path, "a", [spec, "-o", out, "-q"],
-             preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN)).wait_ready()
+             prelude="import signal; signal.signal(signal.SIGHUP, signal.SIG_IGN)\n"
+             ).wait_ready()
     r.p.send_signal(signal.SIGHUP)
     time.sleep(0.2)
     r.release()
