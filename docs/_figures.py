@@ -1,8 +1,8 @@
 """Figures of the performance page, drawn when the documentation is built.
 
 The numbers come from ``docs/_data``: ``bench-1gib.json`` holds the table of one recorded
-``fastinit bench`` run (its ``source`` says which); ``bench-sweep-*.json`` are the JSON
-output of ``fastinit bench --sweep ... --json`` and are drawn by ``fastinit.bench.plot``,
+``fastinit bench`` run (its ``source`` says which); ``bench-sweep-size.json`` is the JSON
+output of ``fastinit bench --sweep size ... --json`` and are drawn by ``fastinit.bench.plot``,
 the function behind ``fastinit bench --plot``.
 """
 
@@ -60,7 +60,5 @@ def build(outdir):
     from fastinit.bench import plot
     os.makedirs(outdir, exist_ok=True)
     paths = [speedups(outdir)]
-    for kind in ("size", "threads"):
-        name = f"bench-sweep-{kind}.json"
-        paths.append(plot(_load(name), os.path.join(outdir, f"sweep-{kind}.png")))
+    paths.append(plot(_load("bench-sweep-size.json"), os.path.join(outdir, "sweep-size.png")))
     return paths

@@ -21,6 +21,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    "sphinx.ext.napoleon",
     "numpydoc",
 ]
 
@@ -36,6 +37,9 @@ autodoc_default_options = {"members": False}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
+# fastinit.torch mirrors torch.nn.init, docstrings included: those use Google-style "Args:".
+napoleon_google_docstring = True
+napoleon_numpy_docstring = False
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"fastinit {release}"

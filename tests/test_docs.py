@@ -172,3 +172,26 @@ def test_docstring_examples(modname, tmp_path, monkeypatch):
         runner.run(t, out=out.append)
     failed, attempted = runner.summarize(verbose=False)
     assert failed == 0, "".join(out)
+
+
+def test_link_checker_finds_broken_internal_links(tmp_path):
+    sys.path.insert(0, str(DOCS))
+    try:
+        import check_links
+    finally:
+        sys.path.remove(str(DOCS))
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "index.html").write_text(
+        '<a href="sub/page.html#here">ok</a> <a href="#top" id="top">self</a>'
+        '<a href="https://example.org/x.html">external</a><img src="sub/pic.png">')
+    (tmp_path / "sub" / "page.html").write_text('<h1 id="here">x</h1><a href="../index.html">up</a>')
+    (tmp_path / "sub" / "pic.png").write_bytes(b"")
+    assert check_links.check(tmp_path) == []
+    (tmp_path / "sub" / "page.html").write_text(
+        '<a href="../index.html#nowhere">a</a><a href="missing.html">b</a><img src="no.png">')
+    assert sorted(check_links.check(tmp_path)) == [
+        "index.html: sub/page.html#here (no such anchor)",
+        "sub/page.html: ../index.html#nowhere (no such anchor)",
+        "sub/page.html: missing.html (no such file)",
+        "sub/page.html: no.png (no such file)",
+    ]
