@@ -47,10 +47,27 @@ html_static_path = ["_static"]
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
+    "header_links_before_dropdown": 7,
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
 }
-html_sidebars = {"changelog": [], "index": []}
+# Guide pages are all at the top level: no section navigation to show beside them. The API
+# pages (generated/) keep it: it lists the other functions.
+html_sidebars = {"*": []}
+
+# Docstrings write names as \text{fan\_in}: MathJax's textmacros package renders the \_ there.
+mathjax3_config = {"loader": {"load": ["[tex]/textmacros"]},
+                   "tex": {"packages": {"[+]": ["textmacros"]}}}
+
+# MathJax comes from its CDN; a build for reading offline can point at a local copy.
+# (FASTINIT_DOCS_MATHJAX=file:///usr/share/javascript/mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML
+# with Debian's libjs-mathjax, which is MathJax 2.)
+if os.environ.get("FASTINIT_DOCS_MATHJAX"):
+    mathjax_path = os.environ["FASTINIT_DOCS_MATHJAX"]
+    if "MathJax.js" in mathjax_path:
+        myst_update_mathjax = False
+        mathjax2_config = {"tex2jax": {"inlineMath": [["\\(", "\\)"]],
+                                       "displayMath": [["\\[", "\\]"]]}}
 
 
 def _make_figures(app):
