@@ -209,3 +209,17 @@ def test_link_checker_finds_broken_internal_links(tmp_path):
         "sub/page.html: missing.html (no such file)",
         "sub/page.html: no.png (no such file)",
     ]
+
+
+def test_docs_figures_are_drawn(tmp_path):
+    # The performance figures are drawn from the recorded numbers when the docs are built.
+    sys.path.insert(0, str(DOCS))
+    try:
+        import _figures
+    finally:
+        sys.path.remove(str(DOCS))
+    paths = _figures.build(str(tmp_path))
+    assert sorted(os.path.basename(p) for p in paths) == ["speedups.png", "sweep-size.png"]
+    for p in paths:
+        with open(p, "rb") as f:
+            assert f.read(8) == b"\x89PNG\r\n\x1a\n"
