@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # CI: build the documentation with warnings as errors, then check its internal links.
-# Runs in the CI virtual environment (fastinit installed with its test extras); adds the docs extra.
+# Runs in the active virtual environment; the docs extra brings Sphinx and the back ends autodoc imports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python -m pip install --quiet ".[docs]"
