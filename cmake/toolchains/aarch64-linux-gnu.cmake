@@ -1,7 +1,8 @@
 # Linux aarch64 with GCC (Debian: gcc-aarch64-linux-gnu); run the results with qemu-aarch64-static.
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR aarch64)
-if(NOT CMAKE_C_COMPILER)
+# CC=clang with -DCMAKE_C_COMPILER_TARGET=aarch64-linux-gnu builds with Clang instead
+if(NOT CMAKE_C_COMPILER AND NOT DEFINED ENV{CC})
   set(CMAKE_C_COMPILER aarch64-linux-gnu-gcc)
 endif()
 set(CMAKE_FIND_ROOT_PATH /usr/aarch64-linux-gnu)
