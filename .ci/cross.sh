@@ -3,7 +3,8 @@
 # dtype, invariances over SIMD paths, threads, layouts and blocks) on every platform this machine
 # can build for and emulate. Emulated runs prove bits, never speed.
 #
-#   x86-64 Linux     GCC and Clang, native __int128 and the portable 64-bit limbs
+#   x86-64 Linux     GCC and Clang, native __int128 and the portable 64-bit limbs (GCC's in
+#                    strict, pedantic ISO C11)
 #   aarch64 Linux    GCC under qemu-aarch64-static: a NEON-only CPU, and SVE at 512 bits (also
 #                    128 and 256 bits once the test reports an SVE path);
 #                    Clang without OpenMP (the macOS configuration's compiler and threads)
@@ -79,7 +80,10 @@ sel() {     # whether run NAME was asked for (all by default)
 
 if sel gcc-x86_64; then
     build gcc-x86_64 gcc && check gcc-x86_64 "$work/gcc-x86_64/test_engine"
-    build gcc-x86_64-limbs gcc -DFASTINIT_PORTABLE_U128=ON && check gcc-x86_64-limbs "$work/gcc-x86_64-limbs/test_engine"
+    # the limbs in strict ISO C11, pedantic: what MSVC's C11 mode would meet outside the #ifdefs
+    build gcc-x86_64-limbs gcc -DFASTINIT_PORTABLE_U128=ON -DCMAKE_C_EXTENSIONS=OFF \
+          -DCMAKE_C_FLAGS="-pedantic-errors -Werror=vla" \
+        && check gcc-x86_64-limbs "$work/gcc-x86_64-limbs/test_engine"
 fi
 if sel clang-x86_64; then
     build clang-x86_64 clang && check clang-x86_64 "$work/clang-x86_64/test_engine"

@@ -1,3 +1,6 @@
+#if defined(__linux__) && !defined(_DEFAULT_SOURCE)
+#define _DEFAULT_SOURCE      /* madvise, mincore and sysconf under strict -std=c11 too */
+#endif
 #include <string.h>
 #if defined(__SSE2__)
 #include <immintrin.h>
