@@ -50,8 +50,9 @@ build() {   # build NAME CC [cmake args...]: the C test program in $work/NAME
     local name=$1 cc=$2
     shift 2
     CC=$cc cmake -S "$root" -B "$work/$name" -DFASTINIT_PYTHON=OFF -DFASTINIT_CTEST=ON "$@" \
-        > "$work/$name.log" 2>&1 || { cat "$work/$name.log"; return 1; }
-    cmake --build "$work/$name" -j "$jobs" >> "$work/$name.log" 2>&1 || { cat "$work/$name.log"; return 1; }
+        > "$work/$name.log" 2>&1 || { cat "$work/$name.log"; echo "FAILED: build $name"; exit 1; }
+    cmake --build "$work/$name" -j "$jobs" >> "$work/$name.log" 2>&1 \
+        || { cat "$work/$name.log"; echo "FAILED: build $name"; exit 1; }
     echo "== built $name: $(grep -m1 'C compiler identification' "$work/$name.log" | sed 's/.*identification is //')"
 }
 
