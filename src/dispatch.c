@@ -1,5 +1,6 @@
 /* Runtime choice of the kernel instance. Every instance gives identical bits, so the
  * choice only affects speed; FASTINIT_SIMD (read by the Python layer) can force one. */
+#include <stdint.h>
 #include <string.h>
 #include "kernels.h"
 #include "dispatch.h"
@@ -11,10 +12,55 @@ static const fi_kernel_table *current = 0;
 const char *const fi_isa_names[FI_ISA_COUNT] = {"base", "avx2", "avx512", "avx512ifma"};
 
 #if defined(FI_HAVE_X86_KERNELS)
-static int cpu_avx512(void)
+/* x86 features from cpuid, kept only where the OS saves the registers they use (XCR0), as
+ * GCC's __builtin_cpu_supports does; written with cpuid/xgetbv so that MSVC builds it too. */
+#if defined(_MSC_VER) || defined(__MINGW32__)
+#include <intrin.h>
+static void cpuid(int leaf, int sub, uint32_t r[4])
 {
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+    int x[4];
+    __cpuidex(x, leaf, sub);
+    for (int k = 0; k < 4; k++) r[k] = (uint32_t)x[k];
+}
+#else
+#include <cpuid.h>
+static void cpuid(int leaf, int sub, uint32_t r[4])
+{
+    __cpuid_count((unsigned)leaf, (unsigned)sub, r[0], r[1], r[2], r[3]);
+}
+#endif
+#if defined(_MSC_VER) && !defined(__clang__)
+#include <immintrin.h>
+static uint64_t xcr0(void) { return _xgetbv(0); }
+#else
+static uint64_t xcr0(void)
+{
+    uint32_t a, d;
+    __asm__ __volatile__("xgetbv" : "=a"(a), "=d"(d) : "c"(0));
+    return ((uint64_t)d << 32) | a;
+}
+#endif
+
+enum { X86_AVX2 = 1, X86_AVX512 = 2, X86_AVX512IFMA = 4 };
+
+static int x86_features(void)
+{
+    uint32_t r[4];
+    cpuid(0, 0, r);
+    if (r[0] < 7) return 0;
+    cpuid(1, 0, r);
+    const uint32_t osxsave_avx = (1u << 27) | (1u << 28);
+    if ((r[2] & osxsave_avx) != osxsave_avx) return 0;
+    const uint64_t x = xcr0();
+    if ((x & 0x6) != 0x6) return 0;                       /* SSE and AVX state */
+    cpuid(7, 0, r);
+    int f = (r[1] >> 5) & 1u ? X86_AVX2 : 0;
+    const uint32_t avx512 = (1u << 16) | (1u << 17) | (1u << 30) | (1u << 31);   /* F DQ BW VL */
+    if ((r[1] & avx512) == avx512 && (x & 0xe0) == 0xe0) {  /* opmask and zmm state */
+        f |= X86_AVX512;
+        if ((r[1] >> 21) & 1u) f |= X86_AVX512IFMA;
+    }
+    return f;
 }
 #endif
 
@@ -22,10 +68,9 @@ int fi_isa_supported(const char *name)
 {
     if (strcmp(name, "base") == 0) return 1;
 #if defined(FI_HAVE_X86_KERNELS)
-    __builtin_cpu_init();
-    if (strcmp(name, "avx2") == 0) return __builtin_cpu_supports("avx2") ? 1 : 0;
-    if (strcmp(name, "avx512") == 0) return cpu_avx512();
-    if (strcmp(name, "avx512ifma") == 0) return cpu_avx512() && __builtin_cpu_supports("avx512ifma");
+    if (strcmp(name, "avx2") == 0) return (x86_features() & X86_AVX2) != 0;
+    if (strcmp(name, "avx512") == 0) return (x86_features() & X86_AVX512) != 0;
+    if (strcmp(name, "avx512ifma") == 0) return (x86_features() & X86_AVX512IFMA) != 0;
 #endif
     return 0;
 }

@@ -1,3 +1,6 @@
+#if defined(__linux__) && !defined(_DEFAULT_SOURCE)
+#define _DEFAULT_SOURCE      /* madvise, mincore and sysconf under strict -std=c11 too */
+#endif
 #include <string.h>
 #if defined(__SSE2__)
 #include <immintrin.h>
@@ -85,8 +88,8 @@ typedef struct {
     uint64_t lanes_pos;        /* the draw that lane 0 outputs next */
     int lanes_ok;
     /* draws land at w32 + 2 (8-byte aligned); w32[1] can take numpy's buffered half */
-    uint32_t w32[FI_CHUNK + 4] __attribute__((aligned(64)));
-    uint64_t w64[FI_CHUNK] __attribute__((aligned(64)));
+    _Alignas(64) uint32_t w32[FI_CHUNK + 4];
+    _Alignas(64) uint64_t w64[FI_CHUNK];
     uint32_t g32[FI_CHUNK];
     uint64_t g64[FI_CHUNK];
     float vf[FI_CHUNK];
@@ -103,10 +106,10 @@ static void worker_init(fi_worker *wk, const fi_job *job)
     if (job->kt->pcg_draws) {
         fi_u128 m, p;
         fi_pcg_jump_params(inc, FI_SIMD_LANES, &m, &p);
-        wk->lanes.mult_hi = (uint64_t)(m >> 64);
-        wk->lanes.mult_lo = (uint64_t)m;
-        wk->lanes.plus_hi = (uint64_t)(p >> 64);
-        wk->lanes.plus_lo = (uint64_t)p;
+        wk->lanes.mult_hi = fi_u128_hi(m);
+        wk->lanes.mult_lo = fi_u128_lo(m);
+        wk->lanes.plus_hi = fi_u128_hi(p);
+        wk->lanes.plus_lo = fi_u128_lo(p);
     }
 }
 
@@ -122,9 +125,9 @@ static void draws_into(fi_worker *wk, const fi_kernel_table *kt, uint64_t d, int
             fi_pcg_cursor_seek(&wk->cur, d);
             fi_u128 x = wk->cur.sigma, inc = wk->cur.inc;
             for (int l = 0; l < FI_SIMD_LANES; l++) {
-                wk->lanes.hi[l] = (uint64_t)(x >> 64);
-                wk->lanes.lo[l] = (uint64_t)x;
-                x = x * FI_PCG_MULT + inc;
+                wk->lanes.hi[l] = fi_u128_hi(x);
+                wk->lanes.lo[l] = fi_u128_lo(x);
+                x = fi_u128_muladd(x, FI_PCG_MULT, inc);
             }
             wk->lanes_ok = 1;
         }
@@ -426,6 +429,6 @@ void fi_stream_after(const fi_stream *st, int word32, uint64_t nwords, fi_stream
             after->half = (uint32_t)(fi_pcg_output(fi_pcg_advance(s, inc, ndraws)) >> 32);
     }
     s = fi_pcg_advance(s, inc, ndraws);
-    after->state_hi = (uint64_t)(s >> 64);
-    after->state_lo = (uint64_t)s;
+    after->state_hi = fi_u128_hi(s);
+    after->state_lo = fi_u128_lo(s);
 }

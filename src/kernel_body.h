@@ -37,7 +37,7 @@ static inline int64_t CAT(fi_tail_list, SFX)(const W *restrict w, const SIGNED_K
  * e^-25 (float: 2^-33 = 1.2e-10) sqrt(-log t) stays below 4.8, so the far coefficients
  * (r > 5) are never chosen. Leaving out what cannot matter changes no bit. */
 #define NEAR_WHEN_PLAIN ((T)0.5 * SCALE_B > (T)1.4e-11)
-static inline __attribute__((always_inline)) void
+static FI_ALWAYS_INLINE void
 CAT(fi_normal_tail, SFX)(const W *restrict w, int64_t n, const P *restrict p, T *restrict out,
                          const int plain)
 {

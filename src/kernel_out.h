@@ -12,7 +12,7 @@
 /* uniform: v = (low + range * u) * scale, with numpy's conversions
  *   float:  u = (w >> 8) 2^-24          double: u = (r >> 11) 2^-53
  * then clamped into [lo, hi] (the dtype's representable bounds of [low, high)). */
-static inline __attribute__((always_inline)) void
+static FI_ALWAYS_INLINE void
 CAT(fi_uniform_run, OSFX)(const W *restrict w, int64_t n, const P *restrict p, OUT *restrict out,
                           const int unit)
 {
@@ -48,7 +48,7 @@ void FI_NAME(CAT(fi_uniform, OSFX))(const W *restrict w, int64_t n, const P *res
  * the flags of the elements that belong to the tail branch. `plain` (a constant at each call)
  * marks the untruncated normal (d = 1, cq = 0, no bounds; see fi_normal_tail), where
  * q = u - 1/2 and the clamps are identities; leaving those operations out changes no bit. */
-static inline __attribute__((always_inline)) void
+static FI_ALWAYS_INLINE void
 CAT(fi_normal_central, OSFX)(const W *restrict wb, int64_t m, const P *restrict p, OUT *restrict ob,
                              SIGNED_K *restrict fl, const int plain)
 {

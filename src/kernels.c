@@ -33,7 +33,7 @@
         _mm512_storeu_si512((void *)((wv) + (c)),                                             \
             _mm512_maskz_compress_##E(k_, _mm512_loadu_si512((const void *)((w) + (i)))));     \
         _mm512_storeu_si512((void *)((idx) + (c)), _mm512_maskz_compress_##E(k_, i_));         \
-        (c) += __builtin_popcount((unsigned)k_);                                              \
+        (c) += FI_POPCOUNT32((unsigned)k_);                                                   \
     } while (0)
 #endif
 
@@ -53,7 +53,7 @@
 #define K_HALF_M1 0x7fffffffu
 #define SCALE_B 0x1p-32f
 #define LOG fi_log_f
-#define SQRT __builtin_sqrtf
+#define SQRT FI_SQRTF
 #define C_CONST1 0.180625f
 #define C_CONST2 1.6f
 #define HORNER_A(r) (((59.109374720f * (r) + 159.29113202f) * (r) + 50.434271938f) * (r) + 3.3871327179f)
@@ -111,7 +111,7 @@
 #define K_HALF_M1 0x7ffffffffffffULL
 #define SCALE_B 0x1p-52
 #define LOG fi_log_d
-#define SQRT __builtin_sqrt
+#define SQRT FI_SQRT
 #define C_CONST1 0.180625
 #define C_CONST2 1.6
 #define H8(x, c7, c6, c5, c4, c3, c2, c1, c0) \

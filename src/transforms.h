@@ -15,6 +15,7 @@
 
 #include <stdint.h>
 #include <string.h>
+#include "compiler.h"
 
 /* Parameters of a call, already converted to the compute type by the driver. */
 typedef struct {
