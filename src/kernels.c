@@ -1,11 +1,16 @@
 /* Instantiates the element kernels for one ISA; FI_ISA is set by the build (base, avx2, avx512,
- * avx512ifma). */
+ * avx512ifma, neon, sve). */
 #include <stdint.h>
 #include <string.h>
 #include <math.h>
 #include "kernels.h"
 #if defined(__SSE2__)
 #include <immintrin.h>
+#endif
+#if defined(__ARM_FEATURE_SVE)
+#include <arm_sve.h>
+#elif defined(__ARM_NEON) && defined(FI_NEON_INTRINSICS)
+#include <arm_neon.h>
 #endif
 
 #ifndef FI_ISA
@@ -34,6 +39,44 @@
             _mm512_maskz_compress_##E(k_, _mm512_loadu_si512((const void *)((w) + (i)))));     \
         _mm512_storeu_si512((void *)((idx) + (c)), _mm512_maskz_compress_##E(k_, i_));         \
         (c) += __builtin_popcount((unsigned)k_);                                              \
+    } while (0)
+#endif
+
+#if defined(__ARM_FEATURE_SVE)
+/* The same with SVE's compact, for any vector length: only the flagged lanes are stored, so the
+ * lists never overrun. BITS: lane width (32, 64). */
+#define COMPRESS_STEP_OF(BITS, w, fl, i, wv, idx, c) do {                                     \
+        const svbool_t all_ = CAT(svptrue_b, BITS)();                                          \
+        const svbool_t k_ = CAT(svcmpne_n_s, BITS)(all_, CAT(svld1_s, BITS)(all_, (fl) + (i)), 0); \
+        const uint64_t n_ = CAT(svcntp_b, BITS)(all_, k_);                                     \
+        const svbool_t st_ = CAT(CAT(svwhilelt_b, BITS), _u64)((uint64_t)0, n_);               \
+        CAT(svst1_u, BITS)(st_, (wv) + (c), CAT(svcompact_u, BITS)(k_, CAT(svld1_u, BITS)(all_, (w) + (i)))); \
+        CAT(svst1_s, BITS)(st_, (idx) + (c), CAT(svcompact_s, BITS)(k_, CAT(svindex_s, BITS)((CAT(CAT(int, BITS), _t))(i), 1))); \
+        (c) += (int64_t)n_;                                                                    \
+    } while (0)
+#elif defined(__ARM_NEON) && defined(FI_NEON_INTRINSICS)
+/* NEON has no compress: four 32-bit lanes are packed with a byte shuffle (tbl) looked up by
+ * their 4-bit flag mask. Row m lists the lanes whose bit is set in m, first to last. */
+#define L4_(a) 4 * (a), 4 * (a) + 1, 4 * (a) + 2, 4 * (a) + 3
+#define L4(a, b, c, d) {L4_(a), L4_(b), L4_(c), L4_(d)}
+static const uint8_t fi_pack4[16][16] = {
+    L4(0, 0, 0, 0), L4(0, 0, 0, 0), L4(1, 0, 0, 0), L4(0, 1, 0, 0), L4(2, 0, 0, 0), L4(0, 2, 0, 0),
+    L4(1, 2, 0, 0), L4(0, 1, 2, 0), L4(3, 0, 0, 0), L4(0, 3, 0, 0), L4(1, 3, 0, 0), L4(0, 1, 3, 0),
+    L4(2, 3, 0, 0), L4(0, 2, 3, 0), L4(1, 2, 3, 0), L4(0, 1, 2, 3)};
+#undef L4_
+#undef L4
+/* Stores four lanes at wv + c and idx + c (the lists have room for that overrun). */
+#define COMPRESS_STEP_NEON4(w, fl, i, wv, idx, c) do {                                         \
+        const int32x4_t f_ = vld1q_s32((const int32_t *)(fl) + (i));                          \
+        const uint32x4_t k_ = vtstq_s32(f_, f_);                                               \
+        static const uint32_t bit_[4] = {1, 2, 4, 8};                                          \
+        static const int32_t iota_[4] = {0, 1, 2, 3};                                          \
+        const uint8x16_t p_ = vld1q_u8(fi_pack4[vaddvq_u32(vandq_u32(k_, vld1q_u32(bit_)))]);  \
+        const int32x4_t i_ = vaddq_s32(vdupq_n_s32((int32_t)(i)), vld1q_s32(iota_));          \
+        vst1q_u32((uint32_t *)(wv) + (c),                                                      \
+                  vreinterpretq_u32_u8(vqtbl1q_u8(vreinterpretq_u8_u32(vld1q_u32((const uint32_t *)(w) + (i))), p_))); \
+        vst1q_s32((int32_t *)(idx) + (c), vreinterpretq_s32_u8(vqtbl1q_u8(vreinterpretq_u8_s32(i_), p_))); \
+        (c) -= vaddvq_s32(vreinterpretq_s32_u32(k_));    /* each flagged lane adds -1 */     \
     } while (0)
 #endif
 
@@ -66,6 +109,12 @@
 #define COMPRESS_LANES 16
 #define COMPRESS_STEP(w, fl, i, wv, idx, c) COMPRESS_STEP_OF(epi32, __mmask16, \
     _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), w, fl, i, wv, idx, c)
+#elif defined(__ARM_FEATURE_SVE)
+#define COMPRESS_LANES ((int64_t)svcntw())
+#define COMPRESS_STEP(w, fl, i, wv, idx, c) COMPRESS_STEP_OF(32, w, fl, i, wv, idx, c)
+#elif defined(__ARM_NEON) && defined(FI_NEON_INTRINSICS)
+#define COMPRESS_LANES 4
+#define COMPRESS_STEP(w, fl, i, wv, idx, c) COMPRESS_STEP_NEON4(w, fl, i, wv, idx, c)
 #endif
 #define TAIL_DEN(x, f) ((SEL(f, 0.012258202635f, 0.12021132975f) * (x) + SEL(f, 0.24197894225f, 0.73700164250f)) * (x) + 1.0f)
 #include "kernel_body.h"
@@ -134,6 +183,9 @@
 #define COMPRESS_LANES 8
 #define COMPRESS_STEP(w, fl, i, wv, idx, c) COMPRESS_STEP_OF(epi64, __mmask8, \
     _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0), w, fl, i, wv, idx, c)
+#elif defined(__ARM_FEATURE_SVE)
+#define COMPRESS_LANES ((int64_t)svcntd())
+#define COMPRESS_STEP(w, fl, i, wv, idx, c) COMPRESS_STEP_OF(64, w, fl, i, wv, idx, c)
 #endif
 #include "kernel_body.h"
 
