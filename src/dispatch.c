@@ -43,6 +43,11 @@ static int cpu_sve(void)
 }
 #endif
 
+/* Vector length from which the SVE path runs the generator in vectors (see kernels.c). */
+#ifndef FI_SVE_WIDE_BITS
+#define FI_SVE_WIDE_BITS 512
+#endif
+
 int fi_isa_supported(const char *name)
 {
     if (strcmp(name, "base") == 0) return 1;
@@ -73,7 +78,8 @@ static const fi_kernel_table *lookup(const char *name)
     if (strcmp(name, "neon") == 0) return &fi_kernels_neon;
 #endif
 #if defined(FI_HAVE_SVE_KERNELS)
-    if (strcmp(name, "sve") == 0) return &fi_kernels_sve;
+    if (strcmp(name, "sve") == 0)    /* only called once the CPU is known to have SVE */
+        return cpu_sve() && fi_sve_vector_bits() >= FI_SVE_WIDE_BITS ? &fi_kernels_sve_wide : &fi_kernels_sve;
 #endif
     return 0;
 }

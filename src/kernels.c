@@ -17,7 +17,8 @@
 #define FI_ISA base
 #endif
 /* Lane-parallel PCG64 pays off only with native 64-bit vector multiplies: 1 with AVX-512DQ,
- * 2 with AVX-512 IFMA's 52-bit multiply-adds. */
+ * 2 with AVX-512 IFMA's 52-bit multiply-adds, 3 with SVE's 64-bit multiplies (used from 512-bit
+ * vectors up, see below). */
 #ifndef FI_VECTOR_PCG
 #define FI_VECTOR_PCG 0
 #endif
@@ -289,6 +290,33 @@ void FI_NAME(fi_pcg_draws)(fi_pcg_lanes *restrict st, int64_t rounds, uint64_t *
     }
 }
 #undef FI_M52
+#elif FI_VECTOR_PCG == 3
+/* SVE: 64-bit lanes with native multiply and multiply-high, for any vector length. Each vector
+ * of lanes keeps its state in registers through all the rounds; a row of the output is
+ * FI_SIMD_LANES draws, of which it stores its own lanes. */
+void FI_NAME(fi_pcg_draws)(fi_pcg_lanes *restrict st, int64_t rounds, uint64_t *restrict out)
+{
+    const uint64_t mh = st->mult_hi, ml = st->mult_lo, ph = st->plus_hi, pl = st->plus_lo;
+    for (int l = 0; l < FI_SIMD_LANES; l += (int)svcntd()) {
+        const svbool_t pg = svwhilelt_b64_s32(l, FI_SIMD_LANES);
+        svuint64_t h = svld1_u64(pg, st->hi + l), x = svld1_u64(pg, st->lo + l);
+        for (int64_t r = 0; r < rounds; r++) {
+            svuint64_t v = sveor_u64_x(pg, h, x), rot = svlsr_n_u64_x(pg, h, 58);   /* XSL-RR */
+            svuint64_t back = svand_n_u64_x(pg, svsubr_n_u64_x(pg, rot, 64), 63);
+            svst1_u64(pg, out + r * FI_SIMD_LANES + l,
+                      svorr_u64_x(pg, svlsr_u64_x(pg, v, rot), svlsl_u64_x(pg, v, back)));
+            /* (h, x) * (mh, ml) + (ph, pl) mod 2^128 */
+            svuint64_t nl = svmul_n_u64_x(pg, x, ml);
+            svuint64_t nh = svadd_u64_x(pg, svmulh_n_u64_x(pg, x, ml),
+                                        svadd_u64_x(pg, svmul_n_u64_x(pg, h, ml), svmul_n_u64_x(pg, x, mh)));
+            svuint64_t sl = svadd_n_u64_x(pg, nl, pl);
+            h = svadd_n_u64_m(svcmplt_u64(pg, sl, nl), svadd_n_u64_x(pg, nh, ph), 1);   /* + carry */
+            x = sl;
+        }
+        svst1_u64(pg, st->hi + l, h);
+        svst1_u64(pg, st->lo + l, x);
+    }
+}
 #endif
 
 /* ---- copy-out with non-temporal stores ---- */
@@ -323,14 +351,20 @@ void FI_NAME(fi_stream_copy)(void *restrict dst, const void *restrict src, int64
     memcpy(d, s, (size_t)n);
 }
 
-const fi_kernel_table CAT(fi_kernels_, FI_ISA) = {
-    CAT_STR(FI_ISA),
-#if FI_VECTOR_PCG
-    FI_NAME(fi_pcg_draws),
+#define FI_TABLE(pcg) {                                                                            \
+    CAT_STR(FI_ISA), pcg,                                                                         \
+    FI_NAME(fi_uniform_f), FI_NAME(fi_uniform_d), FI_NAME(fi_uniform_f16), FI_NAME(fi_uniform_bf16), \
+    FI_NAME(fi_normal_f), FI_NAME(fi_normal_d), FI_NAME(fi_normal_f16), FI_NAME(fi_normal_bf16),     \
+    FI_NAME(fi_stream_copy)}
+#if FI_VECTOR_PCG == 3
+/* With SVE the vector generator is a second table of the same kernels, which dispatch.c picks
+ * on CPUs with vectors of 512 bits and more (eight and more lanes per multiply). On narrower
+ * vectors (two or four lanes) the scalar generator, one MUL and UMULH pair per draw, is kept. */
+const fi_kernel_table CAT(fi_kernels_, FI_ISA) = FI_TABLE(0);
+const fi_kernel_table CAT(CAT(fi_kernels_, FI_ISA), _wide) = FI_TABLE(FI_NAME(fi_pcg_draws));
+int64_t fi_sve_vector_bits(void) { return (int64_t)svcntb() * 8; }
+#elif FI_VECTOR_PCG
+const fi_kernel_table CAT(fi_kernels_, FI_ISA) = FI_TABLE(FI_NAME(fi_pcg_draws));
 #else
-    0,
+const fi_kernel_table CAT(fi_kernels_, FI_ISA) = FI_TABLE(0);
 #endif
-    FI_NAME(fi_uniform_f), FI_NAME(fi_uniform_d), FI_NAME(fi_uniform_f16), FI_NAME(fi_uniform_bf16),
-    FI_NAME(fi_normal_f), FI_NAME(fi_normal_d), FI_NAME(fi_normal_f16), FI_NAME(fi_normal_bf16),
-    FI_NAME(fi_stream_copy),
-};

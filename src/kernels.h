@@ -43,6 +43,8 @@ FI_DECLARE_TABLE(neon)
 #endif
 #if defined(FI_HAVE_SVE_KERNELS)
 FI_DECLARE_TABLE(sve)
+FI_DECLARE_TABLE(sve_wide)      /* the same with the vector generator */
+int64_t fi_sve_vector_bits(void);   /* call only where the CPU has SVE */
 #endif
 
 #endif
