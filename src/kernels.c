@@ -291,30 +291,42 @@ void FI_NAME(fi_pcg_draws)(fi_pcg_lanes *restrict st, int64_t rounds, uint64_t *
 }
 #undef FI_M52
 #elif FI_VECTOR_PCG == 3
-/* SVE: 64-bit lanes with native multiply and multiply-high, for any vector length. Each vector
- * of lanes keeps its state in registers through all the rounds; a row of the output is
- * FI_SIMD_LANES draws, of which it stores its own lanes. */
+/* SVE: 64-bit lanes with native multiply and multiply-high, for any vector length. Two vectors
+ * of lanes go through the rounds together, their state in registers, so that one's multiplies
+ * overlap the other's; each stores its own lanes of a row of FI_SIMD_LANES draws. */
+static inline __attribute__((always_inline)) void
+pcg_sve_round(svbool_t pg, svuint64_t *h, svuint64_t *x, uint64_t *out, uint64_t mh, uint64_t ml,
+              uint64_t ph, uint64_t pl)
+{
+    svuint64_t v = sveor_u64_x(pg, *h, *x), rot = svlsr_n_u64_x(pg, *h, 58);   /* XSL-RR */
+    svuint64_t back = svand_n_u64_x(pg, svsubr_n_u64_x(pg, rot, 64), 63);
+    svst1_u64(pg, out, svorr_u64_x(pg, svlsr_u64_x(pg, v, rot), svlsl_u64_x(pg, v, back)));
+    /* (h, x) * (mh, ml) + (ph, pl) mod 2^128 */
+    svuint64_t nl = svmul_n_u64_x(pg, *x, ml);
+    svuint64_t nh = svadd_u64_x(pg, svmulh_n_u64_x(pg, *x, ml),
+                                svadd_u64_x(pg, svmul_n_u64_x(pg, *h, ml), svmul_n_u64_x(pg, *x, mh)));
+    svuint64_t sl = svadd_n_u64_x(pg, nl, pl);
+    *h = svadd_n_u64_m(svcmplt_u64(pg, sl, nl), svadd_n_u64_x(pg, nh, ph), 1);   /* + carry */
+    *x = sl;
+}
+
 void FI_NAME(fi_pcg_draws)(fi_pcg_lanes *restrict st, int64_t rounds, uint64_t *restrict out)
 {
     const uint64_t mh = st->mult_hi, ml = st->mult_lo, ph = st->plus_hi, pl = st->plus_lo;
-    for (int l = 0; l < FI_SIMD_LANES; l += (int)svcntd()) {
-        const svbool_t pg = svwhilelt_b64_s32(l, FI_SIMD_LANES);
-        svuint64_t h = svld1_u64(pg, st->hi + l), x = svld1_u64(pg, st->lo + l);
+    const int vl = (int)svcntd();
+    for (int l = 0; l < FI_SIMD_LANES; l += 2 * vl) {
+        const int l1 = l + vl;
+        const svbool_t p0 = svwhilelt_b64_s32(l, FI_SIMD_LANES), p1 = svwhilelt_b64_s32(l1, FI_SIMD_LANES);
+        svuint64_t h0 = svld1_u64(p0, st->hi + l), x0 = svld1_u64(p0, st->lo + l);
+        svuint64_t h1 = svld1_u64(p1, st->hi + l1), x1 = svld1_u64(p1, st->lo + l1);
         for (int64_t r = 0; r < rounds; r++) {
-            svuint64_t v = sveor_u64_x(pg, h, x), rot = svlsr_n_u64_x(pg, h, 58);   /* XSL-RR */
-            svuint64_t back = svand_n_u64_x(pg, svsubr_n_u64_x(pg, rot, 64), 63);
-            svst1_u64(pg, out + r * FI_SIMD_LANES + l,
-                      svorr_u64_x(pg, svlsr_u64_x(pg, v, rot), svlsl_u64_x(pg, v, back)));
-            /* (h, x) * (mh, ml) + (ph, pl) mod 2^128 */
-            svuint64_t nl = svmul_n_u64_x(pg, x, ml);
-            svuint64_t nh = svadd_u64_x(pg, svmulh_n_u64_x(pg, x, ml),
-                                        svadd_u64_x(pg, svmul_n_u64_x(pg, h, ml), svmul_n_u64_x(pg, x, mh)));
-            svuint64_t sl = svadd_n_u64_x(pg, nl, pl);
-            h = svadd_n_u64_m(svcmplt_u64(pg, sl, nl), svadd_n_u64_x(pg, nh, ph), 1);   /* + carry */
-            x = sl;
+            pcg_sve_round(p0, &h0, &x0, out + r * FI_SIMD_LANES + l, mh, ml, ph, pl);
+            pcg_sve_round(p1, &h1, &x1, out + r * FI_SIMD_LANES + l1, mh, ml, ph, pl);
         }
-        svst1_u64(pg, st->hi + l, h);
-        svst1_u64(pg, st->lo + l, x);
+        svst1_u64(p0, st->hi + l, h0);
+        svst1_u64(p0, st->lo + l, x0);
+        svst1_u64(p1, st->hi + l1, h1);
+        svst1_u64(p1, st->lo + l1, x1);
     }
 }
 #endif
