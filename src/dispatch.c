@@ -78,7 +78,7 @@ static const fi_kernel_table *lookup(const char *name)
     if (strcmp(name, "neon") == 0) return &fi_kernels_neon;
 #endif
 #if defined(FI_HAVE_SVE_KERNELS)
-    if (strcmp(name, "sve") == 0)    /* only called once the CPU is known to have SVE */
+    if (strcmp(name, "sve") == 0)    /* the vector length can only be read where SVE runs */
         return cpu_sve() && fi_sve_vector_bits() >= FI_SVE_WIDE_BITS ? &fi_kernels_sve_wide : &fi_kernels_sve;
 #endif
     return 0;
