@@ -29,6 +29,8 @@ cdef extern from "fill.h" nogil:
     int fi_fill(const fi_spec *spec, const fi_stream *st, const fi_layout *lay,
                 int64_t e_begin, int64_t e_end, int nthreads)
     void fi_stream_after(const fi_stream *st, int word32, uint64_t nwords, fi_stream *after)
+    enum: FI_ISA_COUNT
+    const char *const fi_isa_names[]
     const char *fi_isa_current()
     int fi_isa_supported(const char *name)
     int fi_isa_select(const char *name)
@@ -117,6 +119,11 @@ def stream_after(tuple stream, bint word32, uint64_t nwords):
     fi_stream_after(&st, word32, nwords, &after)
     cdef object hi = after.state_hi
     return ((hi << 64) | after.state_lo, stream[1], after.has_half, after.half)
+
+
+def isa_names():
+    """Every kernel instance name the engine knows (``fi_isa_names``), on any architecture."""
+    return tuple(fi_isa_names[k].decode() for k in range(FI_ISA_COUNT))
 
 
 def isa_current():

@@ -10,7 +10,9 @@ _lock = threading.Lock()
 _num_threads = None
 _default_threads = None
 
-SIMD_PATHS = ("base", "avx2", "avx512", "avx512ifma")
+# base, the x86 paths, then the Arm paths (each slowest first), from the engine's own list; a
+# CPU runs base and some of its own architecture's paths.
+SIMD_PATHS = _core.isa_names()
 
 
 def _usable_cores():
@@ -73,7 +75,10 @@ def resolve_threads(threads):
 
 
 def simd_path():
-    """The instruction-set path the kernels run on: 'base', 'avx2', 'avx512' or 'avx512ifma'."""
+    """The instruction-set path the kernels run on.
+
+    'base' (portable C), on x86-64 'avx2', 'avx512' or 'avx512ifma', on aarch64 'neon' or 'sve'.
+    """
     return _core.isa_current()
 
 

@@ -132,7 +132,7 @@ static void draws_into(fi_worker *wk, const fi_kernel_table *kt, uint64_t d, int
             wk->lanes_ok = 1;
         }
         int64_t rounds = n / FI_SIMD_LANES;
-        kt->pcg_draws(&wk->lanes, rounds, out);   /* little-endian x86: words come out in order */
+        kt->pcg_draws(&wk->lanes, rounds, out);   /* little-endian (x86-64, aarch64): words in order */
         done = rounds * FI_SIMD_LANES;
         wk->lanes_pos = d + (uint64_t)done;
         wk->cur.sigma = fi_u128_make(wk->lanes.hi[0], wk->lanes.lo[0]);

@@ -52,9 +52,10 @@ int fi_fill(const fi_spec *spec, const fi_stream *st, const fi_layout *lay,
  * (64-bit) have been consumed from `st`. */
 void fi_stream_after(const fi_stream *st, int word32, uint64_t nwords, fi_stream *after);
 
-/* ISA selection: the kernel instances by name, slowest first ("base", "avx2", "avx512",
- * "avx512ifma"); a build or CPU may lack the later ones. */
-#define FI_ISA_COUNT 4
+/* ISA selection: the kernel instances by name: "base", then the x86 paths ("avx2", "avx512",
+ * "avx512ifma") and the Arm paths ("neon", "sve"), each architecture's slowest first. A build
+ * or CPU has "base" and may have some of its own architecture's paths, never the other's. */
+#define FI_ISA_COUNT 6
 extern const char *const fi_isa_names[FI_ISA_COUNT];
 const char *fi_isa_current(void);
 int fi_isa_supported(const char *name);

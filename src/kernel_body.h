@@ -6,7 +6,8 @@
  *   WORD_TO_K(w), B, SIGNED_K   how a word becomes the B-bit integer k
  *   LOG    natural log for T
  *   COEF   coefficient tables (PPND7 for float, PPND16 for double; Wichura 1988, AS 241)
- *   HALF_OUTPUTS  (float only) also make the bfloat16 and float16 kernels
+ *   HALF_OUTPUTS  (float only) also make the bfloat16 and float16 kernels, the float16 bits
+ *          from F16_BITS(v) (fi_f16_bits, or the same rounding done by the hardware)
  * The including file defines these and FI_NAME(x) for the ISA-specific symbol.
  */
 
@@ -93,7 +94,7 @@ CAT(fi_normal_tail, SFX)(const W *restrict w, int64_t n, const P *restrict p, T 
 #undef OSFX
 #undef STORE
 #define OSFX _f16
-#define STORE(v) fi_f16_bits(v)
+#define STORE(v) F16_BITS(v)
 #include "kernel_out.h"
 #undef OUT
 #undef STORE_ROUNDS

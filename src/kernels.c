@@ -1,5 +1,5 @@
 /* Instantiates the element kernels for one ISA; FI_ISA is set by the build (base, avx2, avx512,
- * avx512ifma). */
+ * avx512ifma, neon, sve). */
 #include <stdint.h>
 #include <string.h>
 #include <math.h>
@@ -7,12 +7,18 @@
 #if defined(__SSE2__)
 #include <immintrin.h>
 #endif
+#if defined(__ARM_FEATURE_SVE)
+#include <arm_sve.h>
+#elif defined(__ARM_NEON) && defined(FI_NEON_INTRINSICS)
+#include <arm_neon.h>
+#endif
 
 #ifndef FI_ISA
 #define FI_ISA base
 #endif
 /* Lane-parallel PCG64 pays off only with native 64-bit vector multiplies: 1 with AVX-512DQ,
- * 2 with AVX-512 IFMA's 52-bit multiply-adds. */
+ * 2 with AVX-512 IFMA's 52-bit multiply-adds, 3 with SVE's 64-bit multiplies (used from 512-bit
+ * vectors up, see below). */
 #ifndef FI_VECTOR_PCG
 #define FI_VECTOR_PCG 0
 #endif
@@ -34,6 +40,44 @@
             _mm512_maskz_compress_##E(k_, _mm512_loadu_si512((const void *)((w) + (i)))));     \
         _mm512_storeu_si512((void *)((idx) + (c)), _mm512_maskz_compress_##E(k_, i_));         \
         (c) += FI_POPCOUNT32((unsigned)k_);                                                   \
+    } while (0)
+#endif
+
+#if defined(__ARM_FEATURE_SVE)
+/* The same with SVE's compact, for any vector length: only the flagged lanes are stored, so the
+ * lists never overrun. BITS: lane width (32, 64). */
+#define COMPRESS_STEP_OF(BITS, w, fl, i, wv, idx, c) do {                                     \
+        const svbool_t all_ = CAT(svptrue_b, BITS)();                                          \
+        const svbool_t k_ = CAT(svcmpne_n_s, BITS)(all_, CAT(svld1_s, BITS)(all_, (fl) + (i)), 0); \
+        const uint64_t n_ = CAT(svcntp_b, BITS)(all_, k_);                                     \
+        const svbool_t st_ = CAT(CAT(svwhilelt_b, BITS), _u64)((uint64_t)0, n_);               \
+        CAT(svst1_u, BITS)(st_, (wv) + (c), CAT(svcompact_u, BITS)(k_, CAT(svld1_u, BITS)(all_, (w) + (i)))); \
+        CAT(svst1_s, BITS)(st_, (idx) + (c), CAT(svcompact_s, BITS)(k_, CAT(svindex_s, BITS)((CAT(CAT(int, BITS), _t))(i), 1))); \
+        (c) += (int64_t)n_;                                                                    \
+    } while (0)
+#elif defined(__ARM_NEON) && defined(FI_NEON_INTRINSICS)
+/* NEON has no compress: four 32-bit lanes are packed with a byte shuffle (tbl) looked up by
+ * their 4-bit flag mask. Row m lists the lanes whose bit is set in m, first to last. */
+#define L4_(a) 4 * (a), 4 * (a) + 1, 4 * (a) + 2, 4 * (a) + 3
+#define L4(a, b, c, d) {L4_(a), L4_(b), L4_(c), L4_(d)}
+static const uint8_t fi_pack4[16][16] = {
+    L4(0, 0, 0, 0), L4(0, 0, 0, 0), L4(1, 0, 0, 0), L4(0, 1, 0, 0), L4(2, 0, 0, 0), L4(0, 2, 0, 0),
+    L4(1, 2, 0, 0), L4(0, 1, 2, 0), L4(3, 0, 0, 0), L4(0, 3, 0, 0), L4(1, 3, 0, 0), L4(0, 1, 3, 0),
+    L4(2, 3, 0, 0), L4(0, 2, 3, 0), L4(1, 2, 3, 0), L4(0, 1, 2, 3)};
+#undef L4_
+#undef L4
+/* Stores four lanes at wv + c and idx + c (the lists have room for that overrun). */
+#define COMPRESS_STEP_NEON4(w, fl, i, wv, idx, c) do {                                         \
+        const int32x4_t f_ = vld1q_s32((const int32_t *)(fl) + (i));                          \
+        const uint32x4_t k_ = vtstq_s32(f_, f_);                                               \
+        static const uint32_t bit_[4] = {1, 2, 4, 8};                                          \
+        static const int32_t iota_[4] = {0, 1, 2, 3};                                          \
+        const uint8x16_t p_ = vld1q_u8(fi_pack4[vaddvq_u32(vandq_u32(k_, vld1q_u32(bit_)))]);  \
+        const int32x4_t i_ = vaddq_s32(vdupq_n_s32((int32_t)(i)), vld1q_s32(iota_));          \
+        vst1q_u32((uint32_t *)(wv) + (c),                                                      \
+                  vreinterpretq_u32_u8(vqtbl1q_u8(vreinterpretq_u8_u32(vld1q_u32((const uint32_t *)(w) + (i))), p_))); \
+        vst1q_s32((int32_t *)(idx) + (c), vreinterpretq_s32_u8(vqtbl1q_u8(vreinterpretq_u8_s32(i_), p_))); \
+        (c) -= vaddvq_s32(vreinterpretq_s32_u32(k_));    /* each flagged lane adds -1 */     \
     } while (0)
 #endif
 
@@ -60,12 +104,34 @@
 #define HORNER_B(r) (((67.187563600f * (r) + 78.757757664f) * (r) + 17.895169469f) * (r) + 1.0f)
 #define SEL(f, a, b) ((f) ? (a) : (b))
 #define HALF_OUTPUTS 1
+#if defined(__ARM_FEATURE_SVE)
+/* Arm converts float to float16 in hardware, rounding to nearest even like fi_f16_bits (equal
+ * on every float but NaN, which no sampler makes): one instruction instead of a dozen integer
+ * operations. Only SVE code gets it, since GCC vectorises the conversion there but not with
+ * NEON alone. */
+static inline uint16_t fi_f16_bits_hw(float x)
+{
+    _Float16 h = (_Float16)x;
+    uint16_t b;
+    memcpy(&b, &h, 2);
+    return b;
+}
+#define F16_BITS fi_f16_bits_hw
+#else
+#define F16_BITS fi_f16_bits
+#endif
 #define TAIL_NUM(x, f) (((SEL(f, 0.017337203997f, 0.17023821103f) * (x) + SEL(f, 0.42868294337f, 1.3067284816f)) * (x) \
                           + SEL(f, 3.0812263860f, 2.7568153900f)) * (x) + SEL(f, 6.6579051150f, 1.4234372777f))
 #if defined(__AVX512F__)
 #define COMPRESS_LANES 16
 #define COMPRESS_STEP(w, fl, i, wv, idx, c) COMPRESS_STEP_OF(epi32, __mmask16, \
     _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), w, fl, i, wv, idx, c)
+#elif defined(__ARM_FEATURE_SVE)
+#define COMPRESS_LANES ((int64_t)svcntw())
+#define COMPRESS_STEP(w, fl, i, wv, idx, c) COMPRESS_STEP_OF(32, w, fl, i, wv, idx, c)
+#elif defined(__ARM_NEON) && defined(FI_NEON_INTRINSICS)
+#define COMPRESS_LANES 4
+#define COMPRESS_STEP(w, fl, i, wv, idx, c) COMPRESS_STEP_NEON4(w, fl, i, wv, idx, c)
 #endif
 #define TAIL_DEN(x, f) ((SEL(f, 0.012258202635f, 0.12021132975f) * (x) + SEL(f, 0.24197894225f, 0.73700164250f)) * (x) + 1.0f)
 #include "kernel_body.h"
@@ -92,6 +158,7 @@
 #undef TAIL_NUM
 #undef TAIL_DEN
 #undef HALF_OUTPUTS
+#undef F16_BITS
 #undef COMPRESS_LANES
 #undef COMPRESS_STEP
 
@@ -134,6 +201,9 @@
 #define COMPRESS_LANES 8
 #define COMPRESS_STEP(w, fl, i, wv, idx, c) COMPRESS_STEP_OF(epi64, __mmask8, \
     _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0), w, fl, i, wv, idx, c)
+#elif defined(__ARM_FEATURE_SVE)
+#define COMPRESS_LANES ((int64_t)svcntd())
+#define COMPRESS_STEP(w, fl, i, wv, idx, c) COMPRESS_STEP_OF(64, w, fl, i, wv, idx, c)
 #endif
 #include "kernel_body.h"
 
@@ -237,6 +307,45 @@ void FI_NAME(fi_pcg_draws)(fi_pcg_lanes *restrict st, int64_t rounds, uint64_t *
     }
 }
 #undef FI_M52
+#elif FI_VECTOR_PCG == 3
+/* SVE: 64-bit lanes with native multiply and multiply-high, for any vector length. Two vectors
+ * of lanes go through the rounds together, their state in registers, so that one's multiplies
+ * overlap the other's; each stores its own lanes of a row of FI_SIMD_LANES draws. */
+static inline __attribute__((always_inline)) void
+pcg_sve_round(svbool_t pg, svuint64_t *h, svuint64_t *x, uint64_t *out, uint64_t mh, uint64_t ml,
+              uint64_t ph, uint64_t pl)
+{
+    svuint64_t v = sveor_u64_x(pg, *h, *x), rot = svlsr_n_u64_x(pg, *h, 58);   /* XSL-RR */
+    svuint64_t back = svand_n_u64_x(pg, svsubr_n_u64_x(pg, rot, 64), 63);
+    svst1_u64(pg, out, svorr_u64_x(pg, svlsr_u64_x(pg, v, rot), svlsl_u64_x(pg, v, back)));
+    /* (h, x) * (mh, ml) + (ph, pl) mod 2^128 */
+    svuint64_t nl = svmul_n_u64_x(pg, *x, ml);
+    svuint64_t nh = svadd_u64_x(pg, svmulh_n_u64_x(pg, *x, ml),
+                                svadd_u64_x(pg, svmul_n_u64_x(pg, *h, ml), svmul_n_u64_x(pg, *x, mh)));
+    svuint64_t sl = svadd_n_u64_x(pg, nl, pl);
+    *h = svadd_n_u64_m(svcmplt_u64(pg, sl, nl), svadd_n_u64_x(pg, nh, ph), 1);   /* + carry */
+    *x = sl;
+}
+
+void FI_NAME(fi_pcg_draws)(fi_pcg_lanes *restrict st, int64_t rounds, uint64_t *restrict out)
+{
+    const uint64_t mh = st->mult_hi, ml = st->mult_lo, ph = st->plus_hi, pl = st->plus_lo;
+    const int vl = (int)svcntd();
+    for (int l = 0; l < FI_SIMD_LANES; l += 2 * vl) {
+        const int l1 = l + vl;
+        const svbool_t p0 = svwhilelt_b64_s32(l, FI_SIMD_LANES), p1 = svwhilelt_b64_s32(l1, FI_SIMD_LANES);
+        svuint64_t h0 = svld1_u64(p0, st->hi + l), x0 = svld1_u64(p0, st->lo + l);
+        svuint64_t h1 = svld1_u64(p1, st->hi + l1), x1 = svld1_u64(p1, st->lo + l1);
+        for (int64_t r = 0; r < rounds; r++) {
+            pcg_sve_round(p0, &h0, &x0, out + r * FI_SIMD_LANES + l, mh, ml, ph, pl);
+            pcg_sve_round(p1, &h1, &x1, out + r * FI_SIMD_LANES + l1, mh, ml, ph, pl);
+        }
+        svst1_u64(p0, st->hi + l, h0);
+        svst1_u64(p0, st->lo + l, x0);
+        svst1_u64(p1, st->hi + l1, h1);
+        svst1_u64(p1, st->lo + l1, x1);
+    }
+}
 #endif
 
 /* ---- copy-out with non-temporal stores ---- */
@@ -271,14 +380,20 @@ void FI_NAME(fi_stream_copy)(void *restrict dst, const void *restrict src, int64
     memcpy(d, s, (size_t)n);
 }
 
-const fi_kernel_table CAT(fi_kernels_, FI_ISA) = {
-    CAT_STR(FI_ISA),
-#if FI_VECTOR_PCG
-    FI_NAME(fi_pcg_draws),
+#define FI_TABLE(pcg) {                                                                            \
+    CAT_STR(FI_ISA), pcg,                                                                         \
+    FI_NAME(fi_uniform_f), FI_NAME(fi_uniform_d), FI_NAME(fi_uniform_f16), FI_NAME(fi_uniform_bf16), \
+    FI_NAME(fi_normal_f), FI_NAME(fi_normal_d), FI_NAME(fi_normal_f16), FI_NAME(fi_normal_bf16),     \
+    FI_NAME(fi_stream_copy)}
+#if FI_VECTOR_PCG == 3
+/* With SVE the vector generator is a second table of the same kernels, which dispatch.c picks
+ * on CPUs with vectors of 512 bits and more (eight and more lanes per multiply). On narrower
+ * vectors (two or four lanes) the scalar generator, one MUL and UMULH pair per draw, is kept. */
+const fi_kernel_table CAT(fi_kernels_, FI_ISA) = FI_TABLE(0);
+const fi_kernel_table CAT(CAT(fi_kernels_, FI_ISA), _wide) = FI_TABLE(FI_NAME(fi_pcg_draws));
+int64_t fi_sve_vector_bits(void) { return (int64_t)svcntb() * 8; }
+#elif FI_VECTOR_PCG
+const fi_kernel_table CAT(fi_kernels_, FI_ISA) = FI_TABLE(FI_NAME(fi_pcg_draws));
 #else
-    0,
+const fi_kernel_table CAT(fi_kernels_, FI_ISA) = FI_TABLE(0);
 #endif
-    FI_NAME(fi_uniform_f), FI_NAME(fi_uniform_d), FI_NAME(fi_uniform_f16), FI_NAME(fi_uniform_bf16),
-    FI_NAME(fi_normal_f), FI_NAME(fi_normal_d), FI_NAME(fi_normal_f16), FI_NAME(fi_normal_bf16),
-    FI_NAME(fi_stream_copy),
-};

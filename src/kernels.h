@@ -1,5 +1,5 @@
 /* Per-ISA element kernels. kernels.c is compiled once per instruction set (baseline, AVX2,
- * AVX-512) with the same source and the same strict floating-point flags; dispatch.c picks one
+ * AVX-512, NEON, SVE) with the same source and the same strict floating-point flags; dispatch.c picks one
  * at run time. The instances differ only in vector width, never in results. */
 #ifndef FASTINIT_KERNELS_H
 #define FASTINIT_KERNELS_H
@@ -37,6 +37,14 @@ FI_DECLARE_TABLE(base)
 FI_DECLARE_TABLE(avx2)
 FI_DECLARE_TABLE(avx512)
 FI_DECLARE_TABLE(avx512ifma)
+#endif
+#if defined(FI_HAVE_ARM_KERNELS)
+FI_DECLARE_TABLE(neon)
+#endif
+#if defined(FI_HAVE_SVE_KERNELS)
+FI_DECLARE_TABLE(sve)
+FI_DECLARE_TABLE(sve_wide)      /* the same with the vector generator */
+int64_t fi_sve_vector_bits(void);   /* call only where the CPU has SVE */
 #endif
 
 #endif

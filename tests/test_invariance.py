@@ -4,6 +4,7 @@ blocks. Every sampler x dtype."""
 
 import itertools
 import mmap
+import platform
 
 import numpy as np
 import pytest
@@ -109,6 +110,31 @@ def test_simd_path_api(restore_simd):
                 fastinit.set_simd_path(path)
     restore_simd("auto")
     assert fastinit.simd_path() == fastinit.simd_supported()[-1]
+
+
+X86_PATHS = {"avx2", "avx512", "avx512ifma"}
+ARM_PATHS = {"neon", "sve"}
+
+
+def test_simd_paths_of_each_architecture(restore_simd):
+    """One list of path names (the engine's) serves every architecture; a CPU runs base and
+    only paths of its own architecture, and asking for the other's is a ValueError."""
+    names = fastinit._engine.SIMD_PATHS
+    assert names == fastinit._core.isa_names()
+    assert set(names) == {"base"} | X86_PATHS | ARM_PATHS
+    supported = set(fastinit.simd_supported())
+    machine = platform.machine().lower()
+    if machine in ("x86_64", "amd64"):
+        own, other = X86_PATHS, ARM_PATHS
+    elif machine in ("aarch64", "arm64"):
+        own, other = ARM_PATHS, X86_PATHS
+        assert "neon" in supported          # the Armv8-A baseline
+    else:
+        own, other = set(), X86_PATHS | ARM_PATHS
+    assert "base" in supported and supported <= {"base"} | own
+    for path in other:
+        with pytest.raises(ValueError, match=f"does not support the SIMD path '{path}'"):
+            fastinit.set_simd_path(path)
 
 
 # ------------------------------------------------------------------------------------------

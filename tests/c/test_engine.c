@@ -29,6 +29,26 @@ static const uint32_t FIRST_F32[3] = {1060306881u, 1047055044u, 1061807300u};
 static fi_u128 st_state(const fi_stream *s) { return fi_u128_make(s->state_hi, s->state_lo); }
 static fi_u128 st_inc(const fi_stream *s) { return fi_u128_make(s->inc_hi, s->inc_lo); }
 
+/* Every SIMD path this CPU runs is compared with base below. FASTINIT_EXPECT_SIMD (a list such
+ * as "neon sve") names paths that must be among them, so that a run meant to cover a path (an
+ * emulated CPU with SVE, say) fails instead of passing without it. */
+static void test_isa_paths(void)
+{
+    char line[256] = "";
+    for (int k = 0; k < FI_ISA_COUNT; k++)
+        if (fi_isa_supported(fi_isa_names[k])) {
+            strcat(line, " ");
+            strcat(line, fi_isa_names[k]);
+        }
+    printf("SIMD paths on this CPU:%s\n", line);
+    const char *want = getenv("FASTINIT_EXPECT_SIMD");
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", want ? want : "");
+    for (char *tok = strtok(buf, " ,"); tok; tok = strtok(0, " ,"))
+        CHECK(fi_isa_supported(tok) && fi_isa_select(tok) == 0, "expected SIMD path %s is not available", tok);
+    fi_isa_select("auto");
+}
+
 static void test_pcg(void)
 {
     fi_pcg_cursor c;
@@ -560,6 +580,7 @@ static void test_stream_after(void)
 
 int main(void)
 {
+    test_isa_paths();
     test_pcg();
     test_u128();
     test_cpu_probe();
