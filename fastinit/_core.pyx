@@ -35,7 +35,6 @@ cdef extern from "fill.h" nogil:
     const char *fi_isa_best()
     int fi_openmp_enabled()
     int fi_openmp_version()
-    int fi_omp_max_threads()
     int fi_forked_child()
 
 cdef extern from *:
@@ -152,10 +151,6 @@ def openmp_enabled():
 
 def openmp_version():
     return fi_openmp_version()
-
-
-def omp_max_threads():
-    return fi_omp_max_threads()
 
 
 def forked_child():

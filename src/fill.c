@@ -48,15 +48,6 @@ int fi_openmp_version(void)
 #endif
 }
 
-int fi_omp_max_threads(void)
-{
-#ifdef _OPENMP
-    return omp_get_max_threads();   /* reads the calling thread's setting; safe after fork */
-#else
-    return 0;
-#endif
-}
-
 /* libgomp's thread pool does not survive fork(): in the child the pool still lists the
  * parent's workers, and the next parallel region waits for them forever. Whoever started
  * the pool (fastinit, or torch sharing the same libgomp), a forked child therefore never

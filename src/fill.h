@@ -65,8 +65,6 @@ const char *fi_isa_best(void);
 int fi_openmp_enabled(void);
 /* The _OPENMP date (e.g. 201511 for OpenMP 4.5) the engine was built with, 0 without OpenMP. */
 int fi_openmp_version(void);
-/* omp_get_max_threads() of the calling thread (0 without OpenMP): threadpoolctl's limit. */
-int fi_omp_max_threads(void);
 /* 1 in a process forked after the engine was loaded: fills there run on POSIX threads. */
 int fi_forked_child(void);
 
