@@ -51,8 +51,9 @@ int fi_openmp_version(void)
 /* libgomp's thread pool does not survive fork(): in the child the pool still lists the
  * parent's workers, and the next parallel region waits for them forever. Whoever started
  * the pool (fastinit, or torch sharing the same libgomp), a forked child therefore never
- * enters OpenMP: its fills run on POSIX threads started for the call (same shares, so the
- * same bits). The handler is installed when the engine is loaded, before any fork. */
+ * enters OpenMP: its fills run on POSIX threads started for the call (values never depend on
+ * the threads). The handler is installed when the engine is loaded, before any fork. Every
+ * parallel region of the engine must take this branch. */
 #ifdef FI_FORK_GUARD
 static int forked_child;
 static void on_fork_child(void) { forked_child = 1; }
