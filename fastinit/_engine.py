@@ -11,8 +11,10 @@ from . import _core
 _lock = threading.Lock()
 _num_threads = None
 _default_threads = None
-# A cap set through threadpoolctl (threadpool_limits); None when there is none.
+# A cap set through threadpoolctl (threadpool_limits), None when there is none, and the
+# default count when the outermost limit was set (what threadpoolctl restores at its end).
 _limit = None
+_limit_base = None
 
 SIMD_PATHS = ("base", "avx2", "avx512", "avx512ifma")
 
@@ -107,11 +109,19 @@ def set_simd_path(name):
 
 
 def _set_limit(n):
-    """threadpoolctl's setter: cap the default thread count at `n` (no cap once `n` reaches
-    the count without one, which is what threadpoolctl restores on leaving a limit)."""
-    global _limit
+    """threadpoolctl's setter: cap the default thread count at `n`. threadpoolctl ends a
+    limit by setting the count it read before; reaching the count from before the outermost
+    limit removes the cap, so none is left behind (even if `set_num_threads` was called
+    meanwhile)."""
+    global _limit, _limit_base
     n = max(int(n), 1)
-    _limit = None if n >= _unlimited_threads() else n
+    with _lock:
+        if _limit is None:
+            _limit_base = _unlimited_threads()
+        if n >= _limit_base:
+            _limit = _limit_base = None
+        else:
+            _limit = n
 
 
 def _register_threadpoolctl():
@@ -151,7 +161,10 @@ def _register_threadpoolctl():
         def set_additional_attributes(self):
             self.threading_layer = threading_layer()
 
-    register(FastinitController)
+    try:
+        register(FastinitController)
+    except (TypeError, AttributeError, ValueError):     # an incompatible threadpoolctl
+        return False
     return True
 
 

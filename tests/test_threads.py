@@ -74,6 +74,10 @@ def test_threadpool_limits_caps_the_default(record_threads):
             assert fastinit.get_num_threads() == 3
         fastinit.set_num_threads(5)                      # no limit left behind
         assert fastinit.get_num_threads() == 5
+        with threadpoolctl.threadpool_limits(2):
+            fastinit.set_num_threads(8)                  # changed under a limit
+            assert fastinit.get_num_threads() == 2
+        assert fastinit.get_num_threads() == 8
     finally:
         fastinit.set_num_threads(None)
 
