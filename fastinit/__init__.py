@@ -1,6 +1,7 @@
 """fastinit: parallel, reproducible weight initialization into NumPy buffers."""
 
-from ._engine import get_num_threads, set_num_threads, set_simd_path, simd_path, simd_supported
+from ._engine import (get_num_threads, set_num_threads, set_simd_path, show_config, simd_path,
+                      simd_supported)
 from .samplers import normal, random, truncated_normal, uniform
 from .seeding import seed_for
 from .fans import compute_fans
@@ -21,4 +22,5 @@ __all__ = [
     "lecun_uniform", "lecun_normal", "selu_normal",
     "orthogonal", "delta_orthogonal", "eye", "dirac", "sparse", "constant", "zeros", "ones",
     "get_num_threads", "set_num_threads", "simd_path", "simd_supported", "set_simd_path",
+    "show_config",
 ]

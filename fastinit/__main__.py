@@ -6,7 +6,9 @@ bench
     Throughput of fastinit next to NumPy, PyTorch, JAX, mkl_random and the memory-bandwidth
     limit (see `fastinit.bench`). ``fastinit bench --help`` lists the options.
 info
-    Version, SIMD path and default thread count of this build.
+    How this fastinit was built (compiler, OpenMP and its runtime, SIMD paths) and how it
+    runs here (SIMD path, default threads), as `fastinit.show_config` prints it, then the
+    machine; ``--json`` for a machine-readable form.
 """
 
 import argparse
@@ -118,7 +120,11 @@ def build_parser():
     b.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     b.set_defaults(subparser=b)
 
-    sub.add_parser("info", help="version, SIMD path and thread count of this build")
+    i = sub.add_parser("info", help="build configuration (compiler, OpenMP, SIMD paths) "
+                                    "and thread defaults",
+                       description="Print fastinit.show_config() and a description of this "
+                                   "machine.")
+    i.add_argument("--json", action="store_true", help="print JSON instead of text")
     # parsed by fastinit.materialize itself (see main); listed here for --help
     sub.add_parser("materialize", add_help=False,
                    help="write a randomly initialised checkpoint (safetensors) from a Hugging "
@@ -158,10 +164,19 @@ def _bench(args, parser):
     return 0
 
 
-def _info():
+def _info(args):
+    from . import show_config
     from .bench import machine_info
+    if args.json:
+        cfg = show_config(mode="dicts")
+        cfg["machine"] = machine_info()
+        json.dump(cfg, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    show_config()
+    print("machine:")
     for key, value in machine_info().items():
-        print(f"{key:>16}: {value}")
+        print(f"  {key:<16}: {value}")
     return 0
 
 
@@ -189,7 +204,7 @@ def _main(argv):
             print("fastinit bench: interrupted", file=sys.stderr)
             return 130
     if args.command == "info":
-        return _info()
+        return _info(args)
     parser.print_help(sys.stderr)
     return 2
 

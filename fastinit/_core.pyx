@@ -36,6 +36,16 @@ cdef extern from "fill.h" nogil:
     int fi_isa_select(const char *name)
     const char *fi_isa_best()
     int fi_openmp_enabled()
+    int fi_openmp_version()
+    int fi_forked_child()
+
+cdef extern from *:
+    """
+    #ifndef FI_BUILD_COMPILER
+    #define FI_BUILD_COMPILER "unknown"
+    #endif
+    """
+    const char *FI_BUILD_COMPILER
 
 MAXDIM = FI_MAXDIM
 _M64 = (1 << 64) - 1
@@ -144,3 +154,15 @@ def isa_select(str name):
 
 def openmp_enabled():
     return bool(fi_openmp_enabled())
+
+
+def openmp_version():
+    return fi_openmp_version()
+
+
+def forked_child():
+    return bool(fi_forked_child())
+
+
+def build_compiler():
+    return FI_BUILD_COMPILER.decode()

@@ -27,6 +27,7 @@ def fill(sampler, make_params, shape, out, dtype, rng, threads, global_shape, in
         arr = _layout.allocate(bshape, code)
         out = arr
     n = math.prod(bshape)
+    _engine.warn_if_serial(n, nthreads)
     word32 = code != _dtypes.F64
     # A block of a larger tensor reads the stream without consuming it: every block of the
     # same tensor must see the same state.

@@ -999,7 +999,7 @@ def require_matplotlib():
     except ImportError as exc:
         raise BenchError(f"--plot needs matplotlib, which is not importable here ({exc}); "
                          f"install it with `pip install matplotlib` (or "
-                         f"`pip install fastinit[bench]`)") from None
+                         f"`pip install fastinit-weights[bench]`)") from None
     return plt
 
 

@@ -70,7 +70,7 @@ def _dask_array():
     try:
         import dask.array as da
     except ImportError:
-        raise ImportError("fastinit.dask needs dask: pip install 'fastinit[dask]' "
+        raise ImportError("fastinit.dask needs dask: pip install 'fastinit-weights[dask]' "
                           "(or 'dask[array]')") from None
     return da
 

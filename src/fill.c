@@ -18,6 +18,11 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+#if defined(_OPENMP) && (defined(__unix__) || defined(__APPLE__))
+#include <pthread.h>
+#include <stdlib.h>
+#define FI_FORK_GUARD 1
+#endif
 
 /* Elements per inner chunk: word and value buffers stay in L1. */
 #define FI_CHUNK 1024
@@ -32,6 +37,39 @@ int fi_openmp_enabled(void)
 {
 #ifdef _OPENMP
     return 1;
+#else
+    return 0;
+#endif
+}
+
+int fi_openmp_version(void)
+{
+#ifdef _OPENMP
+    return _OPENMP;
+#else
+    return 0;
+#endif
+}
+
+/* libgomp's thread pool does not survive fork(): in the child the pool still lists the
+ * parent's workers, and the next parallel region waits for them forever. Whoever started
+ * the pool (fastinit, or torch sharing the same libgomp), a forked child therefore never
+ * enters OpenMP: its fills run on POSIX threads started for the call (values never depend on
+ * the threads). The handler is installed when the engine is loaded, before any fork. Every
+ * parallel region of the engine must take this branch. */
+#ifdef FI_FORK_GUARD
+static int forked_child;
+static void on_fork_child(void) { forked_child = 1; }
+__attribute__((constructor)) static void install_fork_handler(void)
+{
+    pthread_atfork(NULL, NULL, on_fork_child);
+}
+#endif
+
+int fi_forked_child(void)
+{
+#ifdef FI_FORK_GUARD
+    return forked_child;
 #else
     return 0;
 #endif
@@ -335,6 +373,48 @@ static void work_range(const fi_job *job, const fi_layout *lay, int64_t a, int64
 
 static float to_f(double x) { return (float)x; }
 
+#ifdef FI_FORK_GUARD
+typedef struct {
+    const fi_job *job;
+    const fi_layout *lay;
+    int64_t a, b;
+    pthread_t tid;
+    int started;
+} fi_share;
+
+static void *share_main(void *arg)
+{
+    const fi_share *s = (const fi_share *)arg;
+    work_range(s->job, s->lay, s->a, s->b);
+    return NULL;
+}
+
+/* The OpenMP region's shares on POSIX threads; a share whose thread cannot be started is
+ * done by the caller. */
+static void run_posix_threads(const fi_job *job, const fi_layout *lay, int64_t e_begin,
+                              int64_t total, int nt)
+{
+    fi_share *sh = (fi_share *)calloc((size_t)nt, sizeof *sh);
+    if (!sh) {
+        work_range(job, lay, e_begin, e_begin + total);
+        return;
+    }
+    for (int t = 0; t < nt; t++) {
+        sh[t].job = job;
+        sh[t].lay = lay;
+        sh[t].a = e_begin + total * t / nt;
+        sh[t].b = e_begin + total * (t + 1) / nt;
+        if (t > 0) sh[t].started = pthread_create(&sh[t].tid, NULL, share_main, &sh[t]) == 0;
+    }
+    work_range(job, lay, sh[0].a, sh[0].b);
+    for (int t = 1; t < nt; t++) {
+        if (sh[t].started) pthread_join(sh[t].tid, NULL);
+        else work_range(job, lay, sh[t].a, sh[t].b);
+    }
+    free(sh);
+}
+#endif
+
 /* 0 if the page holding p is known not to be in memory yet (mapped, never touched). */
 static int page_resident(const char *p)
 {
@@ -397,6 +477,12 @@ int fi_fill(const fi_spec *spec, const fi_stream *st, const fi_layout *lay,
         work_range(&job, lay, e_begin, e_end);
         return 0;
     }
+#ifdef FI_FORK_GUARD
+    if (forked_child) {
+        run_posix_threads(&job, lay, e_begin, total, nt);
+        return 0;
+    }
+#endif
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nt)
     {

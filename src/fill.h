@@ -64,5 +64,9 @@ int fi_isa_select(const char *name);    /* 0 on success, -1 unknown, -2 unsuppor
 const char *fi_isa_best(void);
 
 int fi_openmp_enabled(void);
+/* The _OPENMP date (e.g. 201511 for OpenMP 4.5) the engine was built with, 0 without OpenMP. */
+int fi_openmp_version(void);
+/* 1 in a process forked after the engine was loaded: fills there run on POSIX threads. */
+int fi_forked_child(void);
 
 #endif
