@@ -47,12 +47,28 @@ def phi(x):
     return 0.5 * math.erfc(-x / math.sqrt(2.0))
 
 
+#: Largest |z| = |Phi^-1(u)| the word mapping can produce, rounded up: u is at least 2^-33
+#: (32-bit words, z = -6.3379583) or 2^-53 (64-bit draws, z = -8.2095362) away from 0 and 1.
+Z_EXTREME = {_dtypes.F32: 6.34, _dtypes.F64: 8.21}
+
+
+def _range_error(name, value, code, what):
+    return ValueError(f"{name}={value!r} is out of range for {_dtypes.NAMES[code]}: {what} must "
+                      f"lie within +-{_dtypes.MAX[code]:.8g}, the largest finite "
+                      f"{_dtypes.NAMES[code]}")
+
+
 def uniform(low, high, code):
     return _uniform(_finite(low, "low"), _finite(high, "high"), code)
 
 
 @functools.lru_cache(maxsize=256)
 def _uniform(low, high, code):
+    # Bounds beyond the dtype's range would give inf or NaN (float32(low) = -inf) or a
+    # constant: they are refused rather than saturated.
+    for name, v in (("low", low), ("high", high)):
+        if not _dtypes.fits(code, v):
+            raise _range_error(name, v, code, name)
     if not low < high:
         raise ValueError(f"low must be < high, got low={low}, high={high}")
     rng = high - low
@@ -76,12 +92,37 @@ def normal(mean, std, lower, upper, code):
                    _bound(upper, "upper"), code)
 
 
+def _check_normal_range(mean, std, l, h, code):
+    """Refuse parameters whose values (or the kernel's intermediate std * z) could leave the
+    finite range: every output is then the rounded transform itself, never inf or NaN."""
+    ar = _dtypes.arithmetic(code)
+    if not _dtypes.fits(code, mean):
+        raise _range_error("mean", mean, code, "mean")
+    if not _dtypes.fits(ar, std):
+        raise _range_error("std", std, ar, "std")
+    zmax = Z_EXTREME[ar]
+    zl, zh = max(l, -zmax), min(h, zmax)
+    if std * max(abs(zl), abs(zh)) > _dtypes.MAX[ar]:
+        raise ValueError(f"std={std!r} is too large for {_dtypes.NAMES[code]}: std * z, with "
+                         f"|z| up to {zmax} (the extremes of the stream), must lie within "
+                         f"+-{_dtypes.MAX[ar]:.8g}")
+    for end, z in (("lower", zl), ("upper", zh)):
+        v = mean + std * z
+        if not _dtypes.fits(code, v):
+            raise ValueError(
+                f"mean={mean!r} and std={std!r} reach {v:.8g}, beyond the largest finite "
+                f"{_dtypes.NAMES[code]} {_dtypes.MAX[code]:.8g}: mean + std * z must stay in "
+                f"range for every z the stream can give (|z| <= {zmax}"
+                f"{', and the ' + end + ' bound' if abs(z) < zmax else ''})")
+
+
 @functools.lru_cache(maxsize=256)
 def _normal(mean, std, l, h, code):
     if std < 0:
         raise ValueError(f"std must be >= 0, got {std}")
     if not l < h:
         raise ValueError(f"lower must be < upper, got lower={l}, upper={h}")
+    _check_normal_range(mean, std, l, h, code)
     pa = phi(l)          # P(Z < l)
     qb = phi(-h)         # P(Z > h)
     if l >= 0:
