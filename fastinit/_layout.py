@@ -37,7 +37,45 @@ def as_writable_array(out):
         arr = np.asarray(mv)
     if not arr.flags.writeable:
         raise ValueError("out is read-only (flags.writeable is False)")
+    if self_overlapping(arr):
+        raise ValueError("out has elements that share memory (a broadcast or zero-stride "
+                         "view, or strides shorter than the items): the result would depend "
+                         "on the order of the writes. Pass an array whose elements are "
+                         "distinct, e.g. a copy")
     return arr
+
+
+# Layouts that fail the quick test are checked exactly up to this many elements.
+_EXACT_OVERLAP_MAX = 1 << 20
+
+
+def self_overlapping(arr):
+    """Whether two elements of `arr` share a byte.
+
+    Quick test: with the axes sorted by |stride|, each |stride| must reach past everything
+    the smaller axes span (the nested layout of every C/F array, and of every view numpy's
+    slicing, transposing, reversing and reshaping makes of one). Layouts that fail it
+    (interleaved strides made with as_strided) are checked element by element when small,
+    and counted as overlapping otherwise.
+    """
+    if arr.size <= 1:
+        return False
+    isz = arr.itemsize
+    axes = sorted((abs(st), n) for st, n in zip(arr.strides, arr.shape) if n > 1)
+    span = isz                     # bytes covered by the axes so far, from the first element
+    for st, n in axes:
+        if st < span:
+            break
+        span = st * (n - 1) + span
+    else:
+        return False
+    if arr.size > _EXACT_OVERLAP_MAX:
+        return True
+    offs = np.zeros((), np.int64)
+    for st, n in zip(arr.strides, arr.shape):
+        offs = np.add.outer(offs, np.arange(n, dtype=np.int64) * st)
+    offs = np.sort(offs, axis=None)
+    return bool(np.any(np.diff(offs) < isz))
 
 
 def block(shape, out_shape, global_shape, index):
