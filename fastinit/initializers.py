@@ -25,6 +25,7 @@ Conventions shared by every function here:
   normal of JAX/Keras (same variance) is ``variance_scaling(..., distribution='truncated_normal')``.
 """
 
+import contextlib
 import math
 import numbers
 import operator
@@ -35,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from . import _dtypes, _engine, _layout, _params, _rng, fans as _fans, samplers
+from . import _dtypes, _engine, _layout, _linalg, _params, _rng, fans as _fans, samplers
 from .gains import calculate_gain
 
 __all__ = [
@@ -839,6 +840,27 @@ kaiming_normal = he_normal
 
 # --- orthogonal ----------------------------------------------------------------------------
 
+@contextlib.contextmanager
+def _committed_stream(rng):
+    """An rng to draw from now whose consumption reaches a caller's Generator only when the
+    block completes: a fill that draws everything before it writes (the QR of `orthogonal`)
+    leaves the Generator as it was if it fails or is interrupted before writing.
+
+    The Generator's lock is held throughout, so that threads sharing it still each get
+    their own piece of the stream.
+    """
+    bg = rng.bit_generator if isinstance(rng, np.random.Generator) else (
+        rng if type(rng) is np.random.PCG64 else None)
+    if bg is None:
+        yield rng
+        return
+    with bg.lock:
+        private = np.random.PCG64(0)
+        private.state = bg.state
+        yield private
+        bg.state = private.state
+
+
 def _orthogonal_matrix(gshape, column_axis, code, rng, threads, block):
     """The orthogonal tensor of shape `gshape` (float32, or float64 for float64 fills).
 
@@ -857,7 +879,7 @@ def _orthogonal_matrix(gshape, column_axis, code, rng, threads, block):
     a = samplers.normal((m, n), dtype=real, rng=rng, threads=threads,
                         global_shape=(m, n) if block else None)
     tall = m >= n
-    q, r = np.linalg.qr(a if tall else a.T)
+    q, r = _linalg.qr(a if tall else a.T)
     # Mezzadri (2007): fixing the signs of diag(R) makes Q Haar-distributed. sign(0) is
     # taken as +1 (PyTorch's sign() would zero that column; probability zero anyway).
     q *= np.where(np.diagonal(r) < 0, -1, 1).astype(q.dtype)
@@ -939,6 +961,11 @@ def orthogonal(shape=None, gain=1.0, *, column_axis=None, out=None, dtype=None, 
     if t.empty:
         return _noop(t, rng, threads)
     nthreads = _check_rng_threads(rng, threads)
+    with _committed_stream(rng) as stream:
+        return _orthogonal_store(t, ax, stream, threads, nthreads, gain, global_shape)
+
+
+def _orthogonal_store(t, ax, rng, threads, nthreads, gain, global_shape):
     q = _orthogonal_matrix(t.gshape, ax, t.code, rng, threads, global_shape is not None)
     ix = _full_index(t)
     if ix is not None:
@@ -1002,6 +1029,14 @@ def delta_orthogonal(shape=None, gain=1.0, *, layout=None, out=None, dtype=None,
     if t.empty:
         return _noop(t, rng, threads)
     nthreads = _check_rng_threads(rng, threads)
+    with _committed_stream(rng) as stream:
+        return _delta_orthogonal_store(t, stream, threads, nthreads, gain, global_shape, jaxlike,
+                                       o_ax, i_ax, k_axes, n_out, n_in)
+
+
+def _delta_orthogonal_store(t, rng, threads, nthreads, gain, global_shape, jaxlike, o_ax, i_ax,
+                            k_axes, n_out, n_in):
+    nd = len(t.gshape)
     q = _orthogonal_matrix((n_out, n_in), None, t.code, rng, threads, global_shape is not None)
     q = q * q.dtype.type(gain)
     pos = _positions(t)
