@@ -116,3 +116,54 @@ def test_ctrl_c_interrupts_orthogonal_during_its_qr():
     assert latency < 0.5, f"KeyboardInterrupt came {latency:.3f} s after SIGINT"
     assert f["ok"] == "True"
     assert f["unadvanced"] == "True", "an interrupted orthogonal fill advanced the Generator"
+
+
+GAPS = textwrap.dedent("""
+    import signal, sys, time
+    import numpy as np
+    import fastinit
+
+    # A Python signal handler runs only when the fill checks for signals, i.e. between two
+    # of its slices: with a 5 ms timer, the gaps between handler runs are the slice times,
+    # which bound how long Ctrl-C waits.
+    stamps = []
+    signal.signal(signal.SIGALRM, lambda *a: stamps.append(time.monotonic()))
+    mode = sys.argv[1]
+    if mode == "transposed":
+        a = np.ones((8192, 8192), np.float32).T      # pages touched: the stores are timed
+    elif mode == "transposed16":
+        a = np.ones((8192, 8192), np.float16).T
+    elif mode == "strided":
+        a = np.ones((4096, 32768), np.float32)[:, ::4]
+    else:
+        a = np.ones((1 << 26,), np.float32)
+    signal.setitimer(signal.ITIMER_REAL, 0.005, 0.005)
+    t0 = time.monotonic()
+    fastinit.normal(out=a, rng=1)
+    t1 = time.monotonic()
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    marks = [t0] + [s for s in stamps if t0 <= s <= t1] + [t1]
+    gaps = [b - a for a, b in zip(marks, marks[1:])]
+    # share of the fill spent in stretches of over 0.1 s without a signal check
+    slow = sum(g for g in gaps if g > 0.1) / (t1 - t0)
+    print(f"{t1 - t0:.3f} {slow:.3f} {max(gaps):.4f}")
+""")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["transposed", "transposed16", "strided", "contiguous"])
+def test_signal_checks_are_tens_of_milliseconds_apart(mode):
+    """Scattered stores (a transposed or strided out) cost 10-100x more per element than a
+    contiguous run; slices sized in elements alone made Ctrl-C wait 130-400 ms there. Slices
+    are sized by their cost and by the time they take: the median time between two signal
+    checks stays near the 40 ms target: stretches of more than 0.1 s between two checks
+    (a busy machine can always stall one) make up under a quarter of the fill."""
+    env = dict(os.environ)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(fastinit.__file__)))
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.run([sys.executable, "-c", GAPS, mode], env=env, timeout=300,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    total, slow, worst = map(float, proc.stdout.split())
+    assert slow < 0.25, f"{mode}: {slow:.0%} of the {total:.3f} s fill in stretches over " \
+                        f"0.1 s without a signal check (longest {worst:.3f} s)"
