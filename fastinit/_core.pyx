@@ -113,9 +113,9 @@ def fill(int sampler, int dtype, tuple params, tuple stream, cnp.ndarray arr, tu
         max_step = slice_elems * row // 1024
     if ostep != isz and ostep != 0:
         max_step = max_step * isz // (64 if -4096 < ostep < 4096 else 256)
-    # a contiguous fill starts at full size (its cost per element is known well enough);
-    # the others at a sixteenth of the estimate
-    cdef int64_t step = max(max_step if max_step == slice_elems else max_step >> 4, floor_elems)
+    # the first slice is a fraction of the estimate: a quarter for a contiguous fill (its
+    # cost per element is known well enough), a sixteenth for the others
+    cdef int64_t step = max(max_step >> (2 if max_step == slice_elems else 4), floor_elems)
     e = 0
     while e < total:
         e_end = e + step if total - e > step else total

@@ -144,8 +144,8 @@ GAPS = textwrap.dedent("""
     signal.setitimer(signal.ITIMER_REAL, 0)
     marks = [t0] + [s for s in stamps if t0 <= s <= t1] + [t1]
     gaps = [b - a for a, b in zip(marks, marks[1:])]
-    # share of the fill spent in stretches of over 0.1 s without a signal check
-    slow = sum(g for g in gaps if g > 0.1) / (t1 - t0)
+    # share of the fill spent in stretches of over 0.2 s without a signal check
+    slow = sum(g for g in gaps if g > 0.2) / (t1 - t0)
     print(f"{t1 - t0:.3f} {slow:.3f} {max(gaps):.4f}")
 """)
 
@@ -156,7 +156,7 @@ def test_signal_checks_are_tens_of_milliseconds_apart(mode):
     """Scattered stores (a transposed or strided out) cost 10-100x more per element than a
     contiguous run; slices sized in elements alone made Ctrl-C wait 130-400 ms there. Slices
     are sized by their cost and by the time they take: the median time between two signal
-    checks stays near the 40 ms target: stretches of more than 0.1 s between two checks
+    checks stays near the 40 ms target: stretches of more than 0.2 s between two checks
     (a busy machine can always stall one) make up under a quarter of the fill."""
     env = dict(os.environ)
     root = os.path.dirname(os.path.dirname(os.path.abspath(fastinit.__file__)))
@@ -166,4 +166,4 @@ def test_signal_checks_are_tens_of_milliseconds_apart(mode):
     assert proc.returncode == 0, proc.stderr
     total, slow, worst = map(float, proc.stdout.split())
     assert slow < 0.25, f"{mode}: {slow:.0%} of the {total:.3f} s fill in stretches over " \
-                        f"0.1 s without a signal check (longest {worst:.3f} s)"
+                        f"0.2 s without a signal check (longest {worst:.3f} s)"
