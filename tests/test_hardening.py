@@ -254,36 +254,66 @@ def fuzz_calls(seed, n):
         yield name, kw
 
 
+def _allowed(exc):
+    return isinstance(exc, (TypeError, ValueError, MemoryError))
+
+
 def test_bad_input_raises_typeerror_or_valueerror_only():
     """Every call with one or two bad arguments either works or raises TypeError, ValueError
     (or MemoryError for a valid size that cannot be had), never OverflowError, OSError,
     IndexError, ZeroDivisionError...; a valid `out` passed along is never written on error."""
     seen = {}
+    r = np.random.default_rng(1)
     for name, kw in fuzz_calls(20260, 1500):
+        default = "shape" not in kw
         shape = kw.pop("shape", SHAPES.get(name, (3, 4)))
         extra = {"sparsity": 0.5} if name == "sparse" and "sparsity" not in kw else {}
         extra.update({"value": 1.0} if name == "constant" and "value" not in kw else {})
-        sentinel = None
-        if "out" not in kw and not isinstance(shape, (int, tuple)) is False and \
-                "global_shape" not in kw and np.random.default_rng(len(seen)).random() < 0.5:
-            try:
-                sentinel = np.full(shape, 3.0, np.float32)
-            except (TypeError, ValueError):
-                sentinel = None
-        if sentinel is not None and "dtype" not in kw:
-            kw["out"], shape = sentinel, None
-        before = None if sentinel is None else sentinel.copy()
+        sentinel = before = None
+        if ("out" not in kw and "dtype" not in kw and "global_shape" not in kw
+                and default and r.random() < 0.5):
+            # a valid out instead of the shape: it must come back untouched on error
+            sentinel = np.full(shape, 3.0, np.float32)
+            kw["out"], shape, before = sentinel, None, sentinel.copy()
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 getattr(fastinit, name)(shape, **extra, **kw)
-        except (TypeError, ValueError, MemoryError) as exc:
+        except Exception as exc:           # noqa: BLE001 - the test is about the type
+            if not _allowed(exc):
+                pytest.fail(f"{name}(shape={shape!r}, {kw!r}) raised {type(exc).__name__}: "
+                            f"{exc}")
             seen[type(exc).__name__] = seen.get(type(exc).__name__, 0) + 1
             if before is not None:
                 assert np.array_equal(before, sentinel), (name, kw)
-        except Exception as exc:           # noqa: BLE001 - the test is about the type
-            pytest.fail(f"{name}(shape={shape!r}, {kw!r}) raised {type(exc).__name__}: {exc}")
     assert seen.get("TypeError", 0) > 100 and seen.get("ValueError", 0) > 100
+
+
+@pytest.mark.parametrize("call", [
+    lambda v: fastinit.compute_fans(v),
+    lambda v: fastinit.compute_fans((3, 4), fan_in=v),
+    lambda v: fastinit.compute_fans((3, 4), in_axis=v),
+    lambda v: fastinit.compute_fans((3, 4), layout=v),
+    lambda v: fastinit.compute_fans((3, 4, 5), batch_axis=v),
+    lambda v: fastinit.calculate_gain(v),
+    lambda v: fastinit.calculate_gain("leaky_relu", v),
+    lambda v: fastinit.seed_for(v, "w"),
+    lambda v: fastinit.seed_for(1, v),
+    lambda v: fastinit.set_num_threads(v),
+    lambda v: fastinit.set_simd_path(v),
+], ids=["shape", "fan_in", "in_axis", "layout", "batch_axis", "nonlinearity", "param",
+        "seed_for seed", "seed_for name", "set_num_threads", "set_simd_path"])
+def test_helpers_raise_typeerror_or_valueerror_only(call):
+    try:
+        for v in BAD:
+            try:
+                call(v)
+            except Exception as exc:       # noqa: BLE001 - the test is about the type
+                if not _allowed(exc):
+                    pytest.fail(f"{v!r}: {type(exc).__name__}: {exc}")
+    finally:
+        fastinit.set_num_threads(None)
+        fastinit.set_simd_path("auto")
 
 
 @pytest.mark.parametrize("fn", [
