@@ -61,6 +61,7 @@ _DISTRIBUTIONS = ("truncated_normal", "normal", "uniform")
 _EMPTY_MSG = "Initializing zero-element tensors is a no-op"
 _CHUNK = 1 << 18           # elements per step of the numpy post-processing loops
 _PARALLEL_MIN = 1 << 20    # deterministic fills below this size use one thread
+_COPY_PIECE = 1 << 22      # elements per piece of a deterministic fill (a few ms each)
 
 _COMMON_DOC = """\
 out : array or writable buffer, optional
@@ -306,25 +307,30 @@ def _typed_view(t):
 
 
 def _copy(dst, values, convert, nthreads):
-    """np.copyto(dst, values), split over threads for large fills (numpy drops the GIL)."""
+    """np.copyto(dst, values) in pieces on worker threads (numpy drops the GIL).
+
+    The caller waits for the pieces interruptibly: on Ctrl-C the pieces not started are
+    cancelled and the running ones (a few milliseconds each) finish before it returns.
+    """
     values = np.broadcast_to(values, dst.shape)
 
     def work(d, v):
         np.copyto(d, v if convert is None else convert(v), casting="unsafe")
 
-    if nthreads <= 1 or dst.size < _PARALLEL_MIN or dst.ndim == 0:
+    if dst.size < _PARALLEL_MIN or dst.ndim == 0:
         work(dst, values)
         return
     ax = int(np.argmax(dst.shape))
     n = dst.shape[ax]
-    k = min(nthreads, n)
-    cuts = [n * j // k for j in range(k + 1)]
-    parts = []
-    for j in range(k):
-        sl = (slice(None),) * ax + (slice(cuts[j], cuts[j + 1]),)
-        parts.append((dst[sl], values[sl]))
-    with ThreadPoolExecutor(k) as ex:
-        list(ex.map(lambda p: work(*p), parts))
+    step = max(1, n * _COPY_PIECE // dst.size)
+    parts = [(dst[(slice(None),) * ax + (slice(i, i + step),)],
+              values[(slice(None),) * ax + (slice(i, i + step),)]) for i in range(0, n, step)]
+    ex = ThreadPoolExecutor(max(1, min(nthreads, len(parts))))
+    try:
+        for f in [ex.submit(work, d, v) for d, v in parts]:
+            f.result()
+    finally:
+        ex.shutdown(wait=True, cancel_futures=True)
 
 
 def _store(t, values, nthreads=1):

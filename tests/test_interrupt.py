@@ -5,6 +5,7 @@ Each run is a subprocess that starts a multi-second fill and sends itself SIGINT
 thread after 0.5 s.
 """
 
+import math
 import os
 import subprocess
 import sys
@@ -167,3 +168,46 @@ def test_signal_checks_are_tens_of_milliseconds_apart(mode):
     total, slow, worst = map(float, proc.stdout.split())
     assert slow < 0.25, f"{mode}: {slow:.0%} of the {total:.3f} s fill in stretches over " \
                         f"0.2 s without a signal check (longest {worst:.3f} s)"
+
+
+COPY = textwrap.dedent("""
+    import os, signal, threading, time
+    import numpy as np
+    import fastinit
+
+    a = np.ones((1 << 14, 1 << 14), np.float32)           # 1 GiB, pages touched
+    fired = []
+
+    def fire():
+        time.sleep(0.02)
+        fired.append(time.monotonic())
+        os.kill(os.getpid(), signal.SIGINT)
+
+    t0 = time.monotonic()
+    fastinit.constant(None, 2.0, out=a, threads=1)
+    full = time.monotonic() - t0
+    threading.Thread(target=fire, daemon=True).start()
+    try:
+        fastinit.constant(None, 3.0, out=a, threads=1)
+    except KeyboardInterrupt:
+        print(f"{time.monotonic() - fired[0]:.3f} {full:.3f}")
+    else:
+        print(f"nan {full:.3f}")
+""")
+
+
+@pytest.mark.slow
+def test_ctrl_c_interrupts_a_large_deterministic_fill():
+    """constant/eye/dirac/orthogonal write through np.copyto, which never checks signals:
+    they copy in pieces of 2^22 elements that the caller waits for interruptibly."""
+    env = dict(os.environ)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(fastinit.__file__)))
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.run([sys.executable, "-c", COPY], env=env, timeout=300,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    latency, full = map(float, proc.stdout.split())
+    if math.isnan(latency):            # done before the signal came: nothing to wait for
+        assert full < 0.1
+        return
+    assert latency < 0.1, f"KeyboardInterrupt {latency} s after SIGINT ({full:.3f} s fill)"
