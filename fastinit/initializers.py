@@ -20,7 +20,8 @@ Conventions shared by every function here:
   gives, and `out` is returned unchanged (all other arguments are still validated).
   `constant`, `zeros` and `ones` skip the warning (an empty constant fill is not suspicious).
 * Every argument is validated before anything is written; a bad call leaves `out` untouched
-  and a Generator unconsumed.
+  and a Generator unconsumed. A scale (fans, gain, scale) whose samples could leave the
+  dtype's finite range is a ValueError naming those parameters (README, "Range").
 * `*_normal` means the plain, untruncated normal of the papers and of PyTorch; the truncated
   normal of JAX/Keras (same variance) is ``variance_scaling(..., distribution='truncated_normal')``.
 """
