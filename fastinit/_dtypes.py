@@ -92,6 +92,7 @@ def fits(code, x):
     """Whether the finite x rounds (to nearest) to a finite value of the dtype."""
     return abs(x) < OVERFLOW[code]
 
+
 def _bf16_bits_to_float(b):
     return float(np.array(b & 0xFFFFFFFF, dtype=np.uint32).view(np.float32))
 
