@@ -1,5 +1,21 @@
 """fastinit: parallel, reproducible weight initialization into NumPy buffers."""
 
+try:
+    from . import _core
+except ImportError as _exc:
+    import os as _os
+    _here = _os.path.dirname(_os.path.abspath(__file__))
+    # The source tree holds _core.pyx but no compiled module: Python found the package in
+    # the current directory instead of the installed one.
+    if _os.path.exists(_os.path.join(_here, "_core.pyx")) and not any(
+            f.startswith("_core.") and f.endswith((".so", ".pyd")) for f in _os.listdir(_here)):
+        raise ImportError(
+            f"fastinit was imported from its source tree ({_here}), which has no compiled "
+            f"extension (fastinit._core). Install it with `pip install .` (or `pip install "
+            f"fastinit-weights`) and run Python from another directory, so that the installed "
+            f"package is found instead of this folder.") from _exc
+    raise
+
 from ._engine import (get_num_threads, set_num_threads, set_simd_path, show_config, simd_path,
                       simd_supported)
 from .samplers import normal, random, truncated_normal, uniform

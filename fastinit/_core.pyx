@@ -5,6 +5,7 @@ for Ctrl-C between slices of a long fill. Validation lives in the Python layer."
 from libc.stdint cimport int64_t, uint64_t, uint32_t
 from cpython.exc cimport PyErr_CheckSignals
 cimport numpy as cnp
+import time
 
 cnp.import_array()
 
@@ -48,6 +49,9 @@ cdef extern from *:
     const char *FI_BUILD_COMPILER
 
 MAXDIM = FI_MAXDIM
+# Target duration of one uninterruptible slice of a fill.
+_SLICE_SECONDS = 0.04
+_clock = time.perf_counter
 _M64 = (1 << 64) - 1
 
 cdef void _set_stream(fi_stream *st, tuple s):
@@ -101,25 +105,47 @@ def fill(int sampler, int dtype, tuple params, tuple stream, cnp.ndarray arr, tu
         lay.gstep[0] = 1
         lay.ostride[0] = 0
     fi_layout_coalesce(&lay)
-    # Keep each uninterruptible slice to tens of milliseconds: short rows and elements far
-    # apart in the stream cost much more per element than a contiguous run.
-    cdef int64_t row = lay.shape[lay.ndim - 1]
-    # (but never so short that the threads go unused: the engine gives each >= 2^15)
+    # Ctrl-C is checked between slices, each meant to take tens of milliseconds. The first
+    # slice is sized by the memory and stream work per element: contiguous runs are cheap,
+    # scattered stores (a transposed or strided out) touch a cache line per element (and a
+    # page when far apart), elements far apart in the stream need their own jumps, short rows
+    # restart often. Each next slice is scaled by the time the last one took towards
+    # _SLICE_SECONDS when it took less, or over 2.5 times as long (page faults, a loaded
+    # machine), at most 2x up or 4x down per step, never beyond slice_elems. Slicing never
+    # changes the values.
     cdef int64_t floor_elems = (<int64_t>1 << 15) * (nthreads if nthreads > 0 else 1)
+    cdef int64_t isz = 8 if dtype == 1 else (4 if dtype == 0 else 2)
+    cdef int64_t row = lay.shape[lay.ndim - 1]
+    cdef int64_t ostep = lay.ostride[lay.ndim - 1]
+    cdef int64_t max_step = slice_elems     # the estimate, before any timing
+    cdef double t0, dt, ratio
     if lay.gstep[lay.ndim - 1] > 1:
-        slice_elems = max(slice_elems >> 9, floor_elems)
+        max_step = slice_elems >> 9
     elif row < 1024:
-        slice_elems = max(slice_elems * row // 1024, floor_elems)
+        max_step = slice_elems * row // 1024
+    if ostep != isz and ostep != 0:
+        max_step = max_step * isz // (64 if -4096 < ostep < 4096 else 256)
+    # the first slice is a fraction of the estimate: a quarter for a contiguous fill (its
+    # cost per element is known well enough), a sixteenth for the others
+    cdef int64_t step = max(max_step >> (2 if max_step == slice_elems else 4), floor_elems)
     e = 0
     while e < total:
-        e_end = e + slice_elems if total - e > slice_elems else total
+        e_end = e + step if total - e > step else total
+        t0 = _clock()
         with nogil:
             rc = fi_fill(&spec, &st, &lay, e, e_end, nthreads)
         if rc != 0:
             raise ValueError("invalid arguments for the fill engine")
+        dt = _clock() - t0
         e = e_end
         if e < total:
             PyErr_CheckSignals()
+            ratio = _SLICE_SECONDS / dt if dt > 0 else 4.0
+            if ratio < 0.4 or ratio > 1.0:
+                # shrink only when well over the target: a fixed cost per call (thread
+                # wake-up on a busy machine) must not split a fill ever finer
+                ratio = min(max(ratio, 0.25), 2.0)
+                step = min(max(<int64_t>(step * ratio), floor_elems), slice_elems)
 
 
 def stream_after(tuple stream, bint word32, uint64_t nwords):

@@ -73,6 +73,26 @@ def numpy_dtype(code):
 
 # --- representable values -------------------------------------------------------------------
 
+#: Largest finite value of each dtype.
+MAX = {F32: 3.4028234663852886e38, F64: 1.7976931348623157e308, F16: 65504.0,
+       BF16: 3.3895313892515355e38}
+
+
+def arithmetic(code):
+    """The dtype the kernels compute in for this output: float64 or float32."""
+    return F64 if code == F64 else F32
+
+
+#: Magnitudes from which round-to-nearest gives inf: the largest finite value plus half its ulp.
+OVERFLOW = {F32: 2.0 ** 128 * (1 - 2.0 ** -25), F64: math.inf, F16: 65520.0,
+            BF16: 2.0 ** 128 * (1 - 2.0 ** -9)}
+
+
+def fits(code, x):
+    """Whether the finite x rounds (to nearest) to a finite value of the dtype."""
+    return abs(x) < OVERFLOW[code]
+
+
 def _bf16_bits_to_float(b):
     return float(np.array(b & 0xFFFFFFFF, dtype=np.uint32).view(np.float32))
 

@@ -5,7 +5,7 @@ import math
 from . import _core, _dtypes, _engine, _layout, _rng
 
 UNIFORM, NORMAL = 0, 1
-# Elements per engine call; between calls Ctrl-C is checked (tens of milliseconds apart).
+# Most elements per engine call (calls are sized to about 20 ms; Ctrl-C is checked between).
 _SLICE = 1 << 24
 
 

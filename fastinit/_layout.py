@@ -37,7 +37,45 @@ def as_writable_array(out):
         arr = np.asarray(mv)
     if not arr.flags.writeable:
         raise ValueError("out is read-only (flags.writeable is False)")
+    if self_overlapping(arr):
+        raise ValueError("out has elements that share memory (a broadcast or zero-stride "
+                         "view, or strides shorter than the items): the result would depend "
+                         "on the order of the writes. Pass an array whose elements are "
+                         "distinct, e.g. a copy")
     return arr
+
+
+# Layouts that fail the quick test are checked exactly up to this many elements.
+_EXACT_OVERLAP_MAX = 1 << 20
+
+
+def self_overlapping(arr):
+    """Whether two elements of `arr` share a byte.
+
+    Quick test: with the axes sorted by |stride|, each |stride| must reach past everything
+    the smaller axes span (the nested layout of every C/F array, and of every view numpy's
+    slicing, transposing, reversing and reshaping makes of one). Layouts that fail it
+    (interleaved strides made with as_strided) are checked element by element when small,
+    and counted as overlapping otherwise.
+    """
+    if arr.size <= 1:
+        return False
+    isz = arr.itemsize
+    axes = sorted((abs(st), n) for st, n in zip(arr.strides, arr.shape) if n > 1)
+    span = isz                     # bytes covered by the axes so far, from the first element
+    for st, n in axes:
+        if st < span:
+            break
+        span = st * (n - 1) + span
+    else:
+        return False
+    if arr.size > _EXACT_OVERLAP_MAX:
+        return True
+    offs = np.zeros((), np.int64)
+    for st, n in zip(arr.strides, arr.shape):
+        offs = np.add.outer(offs, np.arange(n, dtype=np.int64) * st)
+    offs = np.sort(offs, axis=None)
+    return bool(np.any(np.diff(offs) < isz))
 
 
 def block(shape, out_shape, global_shape, index):
@@ -62,6 +100,8 @@ def block(shape, out_shape, global_shape, index):
     _check_size(gshape)
     if index is None:
         index = ()
+    if isinstance(index, list):
+        raise TypeError(f"index must be a tuple of slices and ints, got a list {index!r}")
     if not isinstance(index, tuple):
         index = (index,)
     if len(index) > len(gshape):
@@ -72,24 +112,29 @@ def block(shape, out_shape, global_shape, index):
     bshape, gsteps = [], []
     for ax, (ix, n, cs) in enumerate(zip(index, gshape, cstride)):
         if isinstance(ix, slice):
-            start, stop, step = ix.indices(n)
+            try:
+                start, stop, step = ix.indices(n)
+            except (TypeError, ValueError) as exc:
+                raise TypeError(f"index[{ax}] = {ix!r}: slice bounds and step must be ints or "
+                                f"None ({exc})") from None
             if step <= 0:
                 raise ValueError(f"index[{ax}] must have a positive step, got {ix}")
             length = len(range(start, stop, step))
             gstart += start * cs if length else 0
             bshape.append(length)
-            gsteps.append(step * cs)
+            # a step only matters between two elements; with fewer it may be any size
+            gsteps.append(step * cs if length > 1 else cs)
         elif isinstance(ix, (int, np.integer)) and not isinstance(ix, (bool, np.bool_)):
             i = int(ix)
             if i < -n or i >= n:
                 raise ValueError(f"index[{ax}] = {i} is out of range for global_shape[{ax}] = {n}")
             gstart += (i % n) * cs
         else:
-            raise TypeError(f"index entries must be slices or ints, got {ix!r} at position {ax}")
+            raise TypeError(f"index entries must be slices or ints, got {ix!r} at index[{ax}]")
     bshape = tuple(bshape)
     if shape is not None and as_shape(shape, "shape") != bshape:
-        raise ValueError(f"shape {tuple(shape)} does not match the block {bshape} that index "
-                         f"selects")
+        raise ValueError(f"shape {as_shape(shape, 'shape')} does not match the block {bshape} "
+                         f"that index selects")
     if out_shape is not None and tuple(out_shape) != bshape:
         raise ValueError(f"out.shape {tuple(out_shape)} does not match the block {bshape} that "
                          f"index selects")
@@ -119,12 +164,23 @@ HUGE_ALLOC_BYTES = 1 << 23
 
 
 def allocate(shape, code):
-    """An uninitialised C-ordered array for the result."""
+    """An uninitialised C-ordered array for the result.
+
+    As numpy: ValueError for a size beyond the address space, MemoryError when the memory
+    cannot be had.
+    """
     dtype = _dtypes.numpy_dtype(code)
     nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes >= 2**63:
+        raise ValueError(f"shape {shape} with dtype {dtype} is too big: {nbytes} bytes is "
+                         f"2**63 or more")
     if nbytes < HUGE_ALLOC_BYTES or not hasattr(mmap, "MADV_HUGEPAGE"):
         return np.empty(shape, dtype=dtype)
-    buf = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    try:
+        buf = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    except (OSError, OverflowError):
+        raise MemoryError(f"Unable to allocate {nbytes} bytes for an array with shape {shape} "
+                          f"and data type {dtype}") from None
     try:
         buf.madvise(mmap.MADV_HUGEPAGE)
     except OSError:

@@ -6,6 +6,7 @@ src/kernel_body.h for how they are used.
 
 import functools
 import math
+import statistics
 
 from . import _dtypes
 
@@ -47,12 +48,41 @@ def phi(x):
     return 0.5 * math.erfc(-x / math.sqrt(2.0))
 
 
+#: u is at least this far from 0 and 1: (k + 1/2) 2^-B with B = 32 (32-bit words) or 52.
+_U_EDGE = {_dtypes.F32: 2.0 ** -33, _dtypes.F64: 2.0 ** -53}
+_INV_CDF = statistics.NormalDist().inv_cdf
+
+
+def z_extremes(l, h, pa, qb, d, code):
+    """The smallest and largest z the stream can produce for [l, h] (in std units), widened
+    by 1e-5 for the kernels' approximation error: Phi^-1 at u = edge and 1 - edge, each
+    probability formed in the tail it lies in (Phi^-1(2^-33) = -6.3379583 for a plain
+    normal from 32-bit words, Phi^-1(2^-53) = -8.2095362 from 64-bit draws)."""
+    e = _U_EDGE[_dtypes.arithmetic(code)] * d
+    lo = -_INV_CDF(phi(-l) - e) if l >= 0 else _INV_CDF(pa + e)
+    hi = _INV_CDF(phi(h) - e) if h <= 0 else -_INV_CDF(qb + e)
+    lo, hi = max(lo, l), min(hi, h)
+    widen = 1e-5 * max(abs(lo), abs(hi))
+    return lo - widen, hi + widen
+
+
+def _range_error(name, value, code, what):
+    return ValueError(f"{name}={value!r} is out of range for {_dtypes.NAMES[code]}: {what} must "
+                      f"lie within +-{_dtypes.MAX[code]:.8g}, the largest finite "
+                      f"{_dtypes.NAMES[code]}")
+
+
 def uniform(low, high, code):
     return _uniform(_finite(low, "low"), _finite(high, "high"), code)
 
 
 @functools.lru_cache(maxsize=256)
 def _uniform(low, high, code):
+    # Bounds beyond the dtype's range would give inf or NaN (float32(low) = -inf) or a
+    # constant: they are refused rather than saturated.
+    for name, v in (("low", low), ("high", high)):
+        if not _dtypes.fits(code, v):
+            raise _range_error(name, v, code, name)
     if not low < high:
         raise ValueError(f"low must be < high, got low={low}, high={high}")
     rng = high - low
@@ -76,6 +106,30 @@ def normal(mean, std, lower, upper, code):
                    _bound(upper, "upper"), code)
 
 
+def _check_normal_range(mean, std, zl, zh, code):
+    """Refuse parameters whose values (or the kernel's intermediate std * z) could leave the
+    finite range for some z in [zl, zh]: every output is then the rounded transform itself,
+    never inf or NaN."""
+    ar = _dtypes.arithmetic(code)
+    if not _dtypes.fits(code, mean):
+        raise _range_error("mean", mean, code, "mean")
+    if not _dtypes.fits(ar, std):
+        raise _range_error("std", std, ar, "std" + (" (computed in float32)" if ar != code
+                                                     else ""))
+    zabs = max(abs(zl), abs(zh))
+    if std * zabs > _dtypes.MAX[ar]:
+        raise ValueError(f"std={std!r} is too large for {_dtypes.NAMES[code]}: std * z, with "
+                         f"|z| up to {zabs:.8g} (the extremes of the stream), must lie within "
+                         f"+-{_dtypes.MAX[ar]:.8g}")
+    for z in (zl, zh):
+        v = mean + std * z
+        if not _dtypes.fits(code, v):
+            raise ValueError(
+                f"mean={mean!r} and std={std!r} reach {v:.8g}, beyond the largest finite "
+                f"{_dtypes.NAMES[code]} {_dtypes.MAX[code]:.8g}: mean + std * z must stay in "
+                f"range for every z the stream can give ({zl:.8g} to {zh:.8g})")
+
+
 @functools.lru_cache(maxsize=256)
 def _normal(mean, std, l, h, code):
     if std < 0:
@@ -93,6 +147,7 @@ def _normal(mean, std, l, h, code):
     if not d > 1e-300:
         raise ValueError(f"the interval [lower, upper] = [{l}, {h}] has a probability below "
                          f"1e-300 under N(0, 1); bounds beyond about 37 std are not supported")
+    _check_normal_range(mean, std, *z_extremes(l, h, pa, qb, d, code), code)
     cq = pa + 0.5 * d - 0.5
     cmax = CENTRAL
     log_off = 0.0

@@ -47,7 +47,8 @@ def calculate_gain(nonlinearity, param=None):
     ValueError
         ``"Unsupported nonlinearity X"`` for a name not in the table;
         ``"negative_slope X not a valid number"`` when `param` of ``leaky_relu`` is not a
-        finite real number (a bool is not a number here, as in PyTorch).
+        finite real number (a bool is not a number here, as in PyTorch), or so large that
+        its square overflows (PyTorch raises OverflowError there).
 
     References
     ----------
@@ -76,7 +77,12 @@ def calculate_gain(nonlinearity, param=None):
                 slope = float(param)
             else:
                 raise ValueError(f"negative_slope {param} not a valid number")
-            return math.sqrt(2.0 / (1 + slope ** 2))
+            try:
+                square = slope ** 2
+            except OverflowError:
+                raise ValueError(f"negative_slope {param} not a valid number: its square "
+                                 f"overflows") from None
+            return math.sqrt(2.0 / (1 + square))
         if nonlinearity == "selu":
             return 3.0 / 4
     raise ValueError(f"Unsupported nonlinearity {nonlinearity}")

@@ -20,11 +20,13 @@ Conventions shared by every function here:
   gives, and `out` is returned unchanged (all other arguments are still validated).
   `constant`, `zeros` and `ones` skip the warning (an empty constant fill is not suspicious).
 * Every argument is validated before anything is written; a bad call leaves `out` untouched
-  and a Generator unconsumed.
+  and a Generator unconsumed. A scale (fans, gain, scale) whose samples could leave the
+  dtype's finite range is a ValueError naming those parameters (README, "Range").
 * `*_normal` means the plain, untruncated normal of the papers and of PyTorch; the truncated
   normal of JAX/Keras (same variance) is ``variance_scaling(..., distribution='truncated_normal')``.
 """
 
+import contextlib
 import math
 import numbers
 import operator
@@ -35,7 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from . import _dtypes, _engine, _layout, _rng, fans as _fans, samplers
+from . import _dtypes, _engine, _layout, _linalg, _params, _rng, fans as _fans, samplers
 from .gains import calculate_gain
 
 __all__ = [
@@ -60,6 +62,7 @@ _DISTRIBUTIONS = ("truncated_normal", "normal", "uniform")
 _EMPTY_MSG = "Initializing zero-element tensors is a no-op"
 _CHUNK = 1 << 18           # elements per step of the numpy post-processing loops
 _PARALLEL_MIN = 1 << 20    # deterministic fills below this size use one thread
+_COPY_PIECE = 1 << 22      # elements per piece of a deterministic fill (a few ms each)
 
 _COMMON_DOC = """\
 out : array or writable buffer, optional
@@ -213,7 +216,13 @@ def _check_rng_threads(rng, threads):
 def _allocate(t):
     if t.arr is not None:
         return t.arr
-    arr = np.empty(t.bshape, t.cdtype if t.cdtype is not None else _dtypes.numpy_dtype(t.code))
+    if t.cdtype is None:
+        arr = _layout.allocate(t.bshape, t.code)
+    else:
+        if math.prod(t.bshape) * t.cdtype.itemsize >= 2**63:
+            raise ValueError(f"shape {t.bshape} with dtype {t.cdtype} is too big: 2**63 bytes "
+                             f"or more")
+        arr = np.empty(t.bshape, t.cdtype)
     t.arr = t.out = arr
     return arr
 
@@ -299,25 +308,30 @@ def _typed_view(t):
 
 
 def _copy(dst, values, convert, nthreads):
-    """np.copyto(dst, values), split over threads for large fills (numpy drops the GIL)."""
+    """np.copyto(dst, values) in pieces on worker threads (numpy drops the GIL).
+
+    The caller waits for the pieces interruptibly: on Ctrl-C the pieces not started are
+    cancelled and the running ones (a few milliseconds each) finish before it returns.
+    """
     values = np.broadcast_to(values, dst.shape)
 
     def work(d, v):
         np.copyto(d, v if convert is None else convert(v), casting="unsafe")
 
-    if nthreads <= 1 or dst.size < _PARALLEL_MIN or dst.ndim == 0:
+    if dst.size < _PARALLEL_MIN or dst.ndim == 0:
         work(dst, values)
         return
     ax = int(np.argmax(dst.shape))
     n = dst.shape[ax]
-    k = min(nthreads, n)
-    cuts = [n * j // k for j in range(k + 1)]
-    parts = []
-    for j in range(k):
-        sl = (slice(None),) * ax + (slice(cuts[j], cuts[j + 1]),)
-        parts.append((dst[sl], values[sl]))
-    with ThreadPoolExecutor(k) as ex:
-        list(ex.map(lambda p: work(*p), parts))
+    step = max(1, n * _COPY_PIECE // dst.size)
+    parts = [(dst[(slice(None),) * ax + (slice(i, i + step),)],
+              values[(slice(None),) * ax + (slice(i, i + step),)]) for i in range(0, n, step)]
+    ex = ThreadPoolExecutor(max(1, min(nthreads, len(parts))))
+    try:
+        for f in [ex.submit(work, d, v) for d, v in parts]:
+            f.result()
+    finally:
+        ex.shutdown(wait=True, cancel_futures=True)
 
 
 def _store(t, values, nthreads=1):
@@ -381,15 +395,60 @@ def _draw_complex(t, distribution, std, rng, threads):
     return t.out
 
 
-def _scheme(name, shape, std_of_fans, need, distribution, fan_kw, sampler_kw, complex_ok=True):
-    """Shared body of the variance-scaling family."""
+def _check_spread(t, distribution, std):
+    """Raise ValueError when samples of this std cannot be represented in the target dtype
+    (the samplers' range rule, applied to what `_draw` will ask of them)."""
+    if t.cdtype is not None:
+        code = _dtypes.F32 if t.cdtype == np.complex64 else _dtypes.F64
+        if distribution == "normal":
+            _params.normal(0.0, std / math.sqrt(2.0), -math.inf, math.inf, code)
+            return
+        # the modulus reaches sqrt(2) std (uniform disk) or 2 std / 0.96196 (truncated)
+        reach = std * (math.sqrt(2.0) if distribution == "uniform"
+                       else 2.0 / COMPLEX_TRUNCATED_STD)
+        if not _dtypes.fits(code, reach):
+            raise ValueError(f"values up to {reach:.8g} exceed {t.cdtype}'s range")
+        return
+    if distribution == "normal":
+        _params.normal(0.0, std, -math.inf, math.inf, t.code)
+    elif distribution == "truncated_normal":
+        _params.normal(0.0, std / TRUNCATED_STD, -2.0, 2.0, t.code)
+    else:
+        bound = math.sqrt(3.0) * std
+        _params.uniform(-bound, bound, t.code)
+
+
+def _scheme(name, shape, std_of_fans, need, distribution, fan_kw, sampler_kw, complex_ok=True,
+            inputs=""):
+    """Shared body of the variance-scaling family.
+
+    `inputs` names the caller's parameters that set the std besides the fans (for messages).
+    """
     t = _target(name, shape, sampler_kw["out"], sampler_kw["dtype"], sampler_kw["global_shape"],
                 sampler_kw["index"], complex_ok)
     rng, threads = sampler_kw["rng"], sampler_kw["threads"]
-    if t.empty:
+    # the fan arguments are validated even when there is nothing to fill
+    if t.empty and len(t.gshape) < 2 and fan_kw["in_axis"] is None \
+            and fan_kw["out_axis"] is None:
+        # a 0/1-D empty tensor has no fans to compute (a no-op, as in PyTorch, whose
+        # zero-element check comes first); its fan arguments are still checked
+        _resolve_fans(t, False, False, **fan_kw)
         return _noop(t, rng, threads)
     fi, fo = _resolve_fans(t, need[0], need[1], **fan_kw)
-    return _draw(t, distribution, std_of_fans(fi, fo), rng, threads)
+    if t.empty:
+        return _noop(t, rng, threads)
+    std = std_of_fans(fi, fo)
+    given = ", ".join([f"fan_in={fi}"] * need[0] + [f"fan_out={fo}"] * need[1]
+                      + [inputs] * bool(inputs))
+    if not (0.0 < std < math.inf):
+        raise ValueError(f"{name}: {given} give a standard deviation of {std}, which is not a "
+                         f"positive finite number")
+    try:
+        _check_spread(t, distribution, std)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {given} give a standard deviation of {std:.8g}, too large "
+                         f"for the dtype ({exc})") from None
+    return _draw(t, distribution, std, rng, threads)
 
 
 def _denominator(mode, fi, fo):
@@ -475,13 +534,14 @@ def variance_scaling(shape=None, scale=1.0, mode="fan_in", distribution="truncat
                    dict(fan_in=fan_in, fan_out=fan_out, in_axis=in_axis, out_axis=out_axis,
                         batch_axis=batch_axis, layout=layout),
                    dict(out=out, dtype=dtype, rng=rng, threads=threads,
-                        global_shape=global_shape, index=index))
+                        global_shape=global_shape, index=index),
+                   inputs=f"scale={scale}, mode={mode!r}")
 
 
 def _xavier(name, distribution, shape, gain, fan_kw, sampler_kw):
     gain = _positive(gain, "gain")
     return _scheme(name, shape, lambda fi, fo: gain * math.sqrt(2.0 / (fi + fo)),
-                   (True, True), distribution, fan_kw, sampler_kw)
+                   (True, True), distribution, fan_kw, sampler_kw, inputs=f"gain={gain}")
 
 
 @_doc(complex_ok=True, layout=True)
@@ -572,9 +632,15 @@ def _he(name, distribution, shape, a, mode, nonlinearity, fan_kw, sampler_kw):
     m = mode.lower()
     if m not in ("fan_in", "fan_out"):
         raise ValueError(f"Mode {mode} not supported, please use one of ['fan_in', 'fan_out']")
-    gain = calculate_gain(nonlinearity, a)
+    try:
+        gain = calculate_gain(nonlinearity, a)
+    except ValueError as exc:
+        if nonlinearity == "leaky_relu":
+            raise ValueError(f"a={a!r} (the negative slope of leaky_relu): {exc}") from None
+        raise
     return _scheme(name, shape, lambda fi, fo: gain / math.sqrt(fi if m == "fan_in" else fo),
-                   _NEEDS[m], distribution, fan_kw, sampler_kw)
+                   _NEEDS[m], distribution, fan_kw, sampler_kw,
+                   inputs=f"gain={gain:.8g} (a={a}, nonlinearity={nonlinearity!r})")
 
 
 @_doc(complex_ok=True, layout=True)
@@ -781,6 +847,27 @@ kaiming_normal = he_normal
 
 # --- orthogonal ----------------------------------------------------------------------------
 
+@contextlib.contextmanager
+def _committed_stream(rng):
+    """An rng to draw from now whose consumption reaches a caller's Generator only when the
+    block completes: a fill that draws everything before it writes (the QR of `orthogonal`)
+    leaves the Generator as it was if it fails or is interrupted before writing.
+
+    The Generator's lock is held throughout, so that threads sharing it still each get
+    their own piece of the stream.
+    """
+    bg = rng.bit_generator if isinstance(rng, np.random.Generator) else (
+        rng if type(rng) is np.random.PCG64 else None)
+    if bg is None:
+        yield rng
+        return
+    with bg.lock:
+        private = np.random.PCG64(0)
+        private.state = bg.state
+        yield private
+        bg.state = private.state
+
+
 def _orthogonal_matrix(gshape, column_axis, code, rng, threads, block):
     """The orthogonal tensor of shape `gshape` (float32, or float64 for float64 fills).
 
@@ -799,7 +886,7 @@ def _orthogonal_matrix(gshape, column_axis, code, rng, threads, block):
     a = samplers.normal((m, n), dtype=real, rng=rng, threads=threads,
                         global_shape=(m, n) if block else None)
     tall = m >= n
-    q, r = np.linalg.qr(a if tall else a.T)
+    q, r = _linalg.qr(a if tall else a.T)
     # Mezzadri (2007): fixing the signs of diag(R) makes Q Haar-distributed. sign(0) is
     # taken as +1 (PyTorch's sign() would zero that column; probability zero anyway).
     q *= np.where(np.diagonal(r) < 0, -1, 1).astype(q.dtype)
@@ -868,6 +955,7 @@ def orthogonal(shape=None, gain=1.0, *, column_axis=None, out=None, dtype=None, 
     """
     gain = _positive(gain, "gain")
     t = _target("orthogonal", shape, out, dtype, global_shape, index)
+    _check_gain_fits(t, gain)
     if len(t.gshape) < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     ax = None
@@ -880,6 +968,11 @@ def orthogonal(shape=None, gain=1.0, *, column_axis=None, out=None, dtype=None, 
     if t.empty:
         return _noop(t, rng, threads)
     nthreads = _check_rng_threads(rng, threads)
+    with _committed_stream(rng) as stream:
+        return _orthogonal_store(t, ax, stream, threads, nthreads, gain, global_shape)
+
+
+def _orthogonal_store(t, ax, rng, threads, nthreads, gain, global_shape):
     q = _orthogonal_matrix(t.gshape, ax, t.code, rng, threads, global_shape is not None)
     ix = _full_index(t)
     if ix is not None:
@@ -929,6 +1022,7 @@ def delta_orthogonal(shape=None, gain=1.0, *, layout=None, out=None, dtype=None,
     gain = _positive(gain, "gain")
     key = _fans.resolve_layout(layout, None, None)[0]
     t = _target("delta_orthogonal", shape, out, dtype, global_shape, index)
+    _check_gain_fits(t, gain)
     nd = len(t.gshape)
     if nd not in (3, 4, 5):
         raise ValueError(f"delta_orthogonal needs a 3-D, 4-D or 5-D shape, got {t.gshape}")
@@ -942,6 +1036,14 @@ def delta_orthogonal(shape=None, gain=1.0, *, layout=None, out=None, dtype=None,
     if t.empty:
         return _noop(t, rng, threads)
     nthreads = _check_rng_threads(rng, threads)
+    with _committed_stream(rng) as stream:
+        return _delta_orthogonal_store(t, stream, threads, nthreads, gain, global_shape, jaxlike,
+                                       o_ax, i_ax, k_axes, n_out, n_in)
+
+
+def _delta_orthogonal_store(t, rng, threads, nthreads, gain, global_shape, jaxlike, o_ax, i_ax,
+                            k_axes, n_out, n_in):
+    nd = len(t.gshape)
     q = _orthogonal_matrix((n_out, n_in), None, t.code, rng, threads, global_shape is not None)
     q = q * q.dtype.type(gain)
     pos = _positions(t)
@@ -988,6 +1090,7 @@ def eye(shape=None, gain=1.0, *, out=None, dtype=None, rng=None, threads=None,
     if not math.isfinite(g):
         raise ValueError(f"gain must be finite, got {gain}")
     t = _target("eye", shape, out, dtype, global_shape, index, complex_ok=True)
+    _check_gain_fits(t, g)
     if len(t.gshape) != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
     if t.empty:
@@ -1107,12 +1210,13 @@ def sparse(shape=None, sparsity=None, std=0.01, *, out=None, dtype=None, rng=Non
     t = _target("sparse", shape, out, dtype, global_shape, index)
     if len(t.gshape) != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
+    _check_std(std)
+    _params.normal(0.0, float(std), -math.inf, math.inf, t.code)    # the values' range
     if t.empty:
         return _noop(t, rng, threads)
     rows, cols = t.gshape
     nzero = math.ceil(sp * rows)
     key_dtype = np.float64 if t.code == _dtypes.F64 else np.float32
-    _check_std(std)
     _engine.resolve_threads(threads)
     _rng.resolve(rng)                       # type checks and messages, nothing consumed
     # One Generator for both draws (an int seed must not restart the stream for the keys).
@@ -1136,6 +1240,18 @@ def sparse(shape=None, sparsity=None, std=0.01, *, out=None, dtype=None, rng=Non
     arr = _layout.as_writable_array(res)
     arr[zero] = 0          # +0.0 has all bits 0 in every float format, uint16 buffers too
     return res
+
+
+def _check_gain_fits(t, gain):
+    """A gain that is written as a value (eye) or bounds the values (orthogonal, |q| <= 1)
+    must be finite in the target dtype, as `constant` requires of its value."""
+    code = t.code
+    if t.cdtype is not None:
+        code = _dtypes.F32 if t.cdtype == np.complex64 else _dtypes.F64
+    if not _dtypes.fits(code, gain):
+        name = t.cdtype if t.cdtype is not None else _dtypes.NAMES[t.code]
+        raise ValueError(f"gain {gain!r} overflows {name} (largest finite value "
+                         f"{_dtypes.MAX[code]:.8g})")
 
 
 def _check_std(std):
@@ -1209,10 +1325,15 @@ def constant(shape=None, value=None, *, out=None, dtype=None, rng=None, threads=
     if t.empty:
         return _noop(t, rng, threads, warn=False)
     nthreads = _check_rng_threads(rng, threads)
-    full = np.broadcast_to(v, t.gshape)
+    _allocate(t)
+    # the value's block, without a view of the whole global tensor (whose byte size may
+    # exceed what numpy can describe)
+    vb = v.reshape((1,) * (len(t.gshape) - v.ndim) + v.shape)
     ix = _full_index(t)
-    block = full[ix] if ix is not None else full
-    return _store(t, block, nthreads)
+    if ix is not None:
+        vb = vb[tuple(s if n > 1 else slice(None) if isinstance(s, slice) else 0
+                      for s, n in zip(ix, vb.shape))]
+    return _store(t, np.broadcast_to(vb, t.bshape), nthreads)
 
 
 @_doc(complex_ok=True)

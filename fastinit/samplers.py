@@ -59,7 +59,8 @@ def uniform(shape=None, low=0.0, high=1.0, *, out=None, dtype=None, rng=None, th
     shape : int or tuple of ints, optional
         Shape of the result when `out` is not given.
     low, high : float
-        Finite bounds, ``low < high``.
+        Bounds, ``low < high``, within the output dtype's finite range (a ValueError
+        otherwise: values beyond it cannot be represented).
     """
     return _fill.fill(_fill.UNIFORM, lambda code: _params.uniform(low, high, code), shape, out,
                       dtype, rng, threads, global_shape, index)
@@ -73,6 +74,10 @@ def normal(shape=None, mean=0.0, std=1.0, *, out=None, dtype=None, rng=None, thr
     (B = 32, float32/float16/bfloat16) or its 64-bit draw shifted right by 12 (B = 52,
     float64). Phi^-1 is Wichura's AS 241 (Applied Statistics 37, 1988): PPND7 evaluated in
     float32 (within 6.5 float32 ulp) and PPND16 in float64 (about 1e-15 relative).
+
+    Every value is finite: a `mean`, or a `std` for which some word would give a value
+    beyond the dtype's range (|z| reaches 6.3379583 for 32-bit words, 8.2095362 for 64-bit
+    draws), is a ValueError (README, "Range").
     """
     return _fill.fill(_fill.NORMAL,
                       lambda code: _params.normal(mean, std, -math.inf, math.inf, code),

@@ -74,11 +74,15 @@ def test_uniform_float32_range_wider_than_float32_max(low, high):
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
-def test_uniform_half_range_wider_than_the_half_dtype(dtype):
-    """Computed in float32, so a float16 range beyond 65504 is fine (values round to +-inf
-    never: they are clamped to the largest finite value below high)."""
-    x = fastinit.uniform(100_000, -1e5, 1e5, dtype=dtype, rng=6).astype(np.float64)
+def test_uniform_half_range_of_the_half_dtype(dtype):
+    """Bounds inside the dtype's range: every value finite and inside them; bounds beyond
+    float16's range are refused (they would need values that float16 cannot hold)."""
+    x = fastinit.uniform(100_000, -1e5, 1e5, dtype="bfloat16", rng=6).astype(np.float64)
     assert np.all(np.isfinite(x)) and x.min() >= -1e5 and x.max() < 1e5
+    x = fastinit.uniform(100_000, -65504, 65504, dtype=dtype, rng=6).astype(np.float64)
+    assert np.all(np.isfinite(x)) and x.min() >= -65504 and x.max() < 65504
+    with pytest.raises(ValueError, match="low"):
+        fastinit.uniform(10, -1e5, 1e5, dtype="float16", rng=6)
 
 
 # ------------------------------------------------------------------------------------------
