@@ -487,12 +487,12 @@ def variance_scaling(shape=None, scale=1.0, mode="fan_in", distribution="truncat
     * ``'normal'`` (alias ``'untruncated_normal'``, Keras's name): N(0, sigma^2).
     * ``'uniform'``: U[-sqrt(3) sigma, sqrt(3) sigma).
 
-    Complex dtypes (JAX's semantics, E|z|^2 = sigma^2): ``'normal'`` draws each component from
-    N(0, sigma^2 / 2); ``'uniform'`` draws uniformly on the disk of radius sqrt(2) sigma
-    (|z|^2 = 2 sigma^2 u, angle 2 pi u'); ``'truncated_normal'`` draws a complex normal with
-    |z| cut at 2 (before scaling) and rescales it so the variance is exactly sigma^2 (JAX's
-    constant 0.95311164380491208 leaves its variance 1.9 % high; fastinit uses the exact
-    sqrt(1 - 4 e^-4 / (1 - e^-4)) = 0.96196...). Element k of a complex tensor uses stream
+    Complex dtypes (JAX's semantics, ``E|z|^2 = sigma^2``): ``'normal'`` draws each component
+    from N(0, sigma^2 / 2); ``'uniform'`` draws uniformly on the disk of radius sqrt(2) sigma
+    (``|z|^2 = 2 sigma^2 u``, angle ``2 pi u'``); ``'truncated_normal'`` draws a complex normal
+    with ``|z|`` cut at 2 (before scaling) and rescales it so the variance is exactly sigma^2
+    (JAX's constant 0.95311164380491208 leaves its variance 1.9 % high; fastinit uses the
+    exact sqrt(1 - 4 e^-4 / (1 - e^-4)) = 0.96196...). Element k of a complex tensor uses stream
     words 2k (real part, or u) and 2k + 1 (imaginary part, or u').
 
     Parameters
@@ -1107,7 +1107,7 @@ def dirac(shape=None, groups=1, *, layout=None, out=None, dtype=None, rng=None, 
     r"""Dirac delta kernel: convolutions initialized with it pass their input through.
 
     As ``torch.nn.init.dirac_``: with ``opg = out // groups`` output channels per group,
-    W[o, i, *centre] = 1 when ``i == o % opg`` (i.e. output d of each group copies input d,
+    ``W[o, i, *centre] = 1`` when ``i == o % opg`` (i.e. output d of each group copies input d,
     for d < min(opg, in)), 0 elsewhere; the centre is k // 2 along each kernel axis.
     `rng` is validated and not used.
 
