@@ -45,8 +45,6 @@ def test_torch_surface():
     for name in init.__all__:
         ours, theirs = getattr(ft, name), getattr(init, name)
         assert callable(ours) and ours.__name__ == theirs.__name__, name
-        if "*" in str(inspect.signature(ours)) and "args" in inspect.signature(ours).parameters:
-            continue                             # the deprecated (*args, **kwargs) aliases
         p_ours, p_theirs = _params(ours), _params(theirs)
         assert p_ours[:len(p_theirs)] == p_theirs, name
         assert all(k is inspect.Parameter.KEYWORD_ONLY for _, _, k in p_ours[len(p_theirs):])
@@ -85,7 +83,8 @@ def test_jax_monkeypatched_with_fastinit_does_not_recurse(monkeypatch):
     functions were captured at import."""
     jax, JI, fj = _jax()
     import jax.numpy as jnp
-    factories = [n for n in dir(JI) if not n.startswith("_") and getattr(fj, n) is not getattr(JI, n)]
+    factories = [n for n in dir(JI)
+                 if not n.startswith("_") and getattr(fj, n) is not getattr(JI, n)]
     for name in factories:
         monkeypatch.setattr(JI, name, getattr(fj, name))
     key = jax.random.key(0)
@@ -133,7 +132,8 @@ def check(ok, what):
         res["fail"].append(what)
 
 def params(fn):
-    return [(p.name, repr(p.default), str(p.kind)) for p in inspect.signature(fn).parameters.values()]
+    return [(p.name, repr(p.default), str(p.kind))
+            for p in inspect.signature(fn).parameters.values()]
 
 public = sorted(n for n in dir(K) if not n.startswith("_"))
 for name in public:

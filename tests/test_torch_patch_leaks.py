@@ -1,7 +1,6 @@
 """fastinit.torch.patch() leaves nothing behind: modules first imported inside the patch,
 transformers' registry, user replacements of torch.nn.init, reloads (no recursion)."""
 
-import functools
 import importlib
 import json
 import os
@@ -109,7 +108,8 @@ def test_leaked_reference_is_fastinit_again_inside_a_later_patch(tmp_path):
 
 def test_module_imported_inside_patch_that_uses_fastinit_keeps_it(tmp_path):
     """fastinit.torch's own functions are never swept: only the patch's copies are."""
-    text = "import fastinit.torch as ft\nfrom fastinit.torch import normal_\nTABLE = {'n': ft.xavier_uniform_}\n"
+    text = ("import fastinit.torch as ft\nfrom fastinit.torch import normal_\n"
+            "TABLE = {'n': ft.xavier_uniform_}\n")
     with ft.patch():
         mod = _import_fresh(tmp_path, "fi_throwaway_c", text)
     try:
@@ -129,7 +129,7 @@ def test_user_replacement_with_fastinit_functions():
         ints = torch.zeros(4, 5, dtype=torch.int32)        # handed to torch's functions
         torch.manual_seed(0)
         for n in ("uniform_", "normal_", "xavier_uniform_", "kaiming_uniform_",
-                  "kaiming_normal_", "xavier_normal_", "constant_" , "zeros_", "ones_"):
+                  "kaiming_normal_", "xavier_normal_", "constant_", "zeros_", "ones_"):
             args = (0.5,) if n == "constant_" else ()
             try:
                 getattr(torch.nn.init, n)(ints, *args)
