@@ -1014,8 +1014,9 @@ def _install(scan_modules):
         cur = ns.get(name)
         if cur is routed or cur is None:        # left there by the user: nothing to replace
             continue
+        # (a replacement the user installed here is routed in torch.nn.init only: elsewhere,
+        # e.g. in the module that defines it, it is that module's own function)
         _PREV[name] = cur
-        repl[id(cur)] = (cur, routed, name)     # also a replacement the user installed
         _INSTALLED.append((ns, name, cur, routed))
         ns[name] = routed
     for modname in _BY_NAME:

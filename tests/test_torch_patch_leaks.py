@@ -146,6 +146,27 @@ def test_user_replacement_with_fastinit_functions():
         ns.update(saved)
 
 
+def test_user_wrapper_module_keeps_its_own_function(tmp_path):
+    """torch.nn.init.normal_ replaced by a wrapper defined in a user's module: the patch routes
+    torch.nn.init, never the wrapper's own definition, and gives the wrapper back on exit."""
+    text = ("import torch\nCALLS = []\n_torchs = torch.nn.init.normal_\n"
+            "def normal_(t, *a, **k):\n    CALLS.append(1)\n    return _torchs(t, *a, **k)\n")
+    mod = _import_fresh(tmp_path, "fi_wrapper_d", text)
+    ns = vars(torch.nn.init)
+    saved = ns["normal_"]
+    ns["normal_"] = mod.normal_
+    try:
+        with ft.patch():
+            assert is_routed(torch.nn.init.normal_, "normal_")
+            assert mod.normal_.__module__ == "fi_wrapper_d"
+            mod.normal_(torch.empty(3))
+        assert mod.CALLS == [1]
+        assert torch.nn.init.normal_ is mod.normal_
+    finally:
+        ns["normal_"] = saved
+        sys.modules.pop("fi_wrapper_d", None)
+
+
 def _run(code, **env):
     e = dict(os.environ, PYTHONPATH=FASTINIT_PARENT + os.pathsep + os.environ.get(
         "PYTHONPATH", ""), **env)
