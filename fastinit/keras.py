@@ -39,16 +39,20 @@ that are not tuples of non-negative ints, non-finite or degenerate parameters (a
 stddev, minval >= maxval, a gain <= 0), zero-size Orthogonal shapes -- are handed to the Keras
 class's own ``__call__``, so they give exactly Keras's result or Keras's error.
 
-Constant, Zeros, Ones and Identity draw nothing: they are Keras's own classes, re-exported so
-that ``fastinit.keras`` can replace ``keras.initializers`` wholesale.
+Every public name of ``keras.initializers`` is here, so ``fastinit.keras`` can replace it
+wholesale. Constant, Zeros, Ones, Identity and STFT (a fixed Fourier basis) draw nothing at
+random: they are Keras's own classes, as is ``serialize``; ``get`` and ``deserialize`` resolve
+Keras's names to fastinit's classes. Keras's functions are captured at import, so putting
+fastinit's in ``keras.initializers`` (``keras.initializers.get = fastinit.keras.get``) is safe.
 """
 
+import inspect
 import math
 import operator
+import types
 
 import keras
 import numpy as np
-from keras import initializers as _K
 
 from . import initializers as _fi, samplers as _samplers
 from .initializers import TRUNCATED_STD
@@ -75,17 +79,49 @@ __all__ = [
     "RandomNormal", "RandomUniform", "TruncatedNormal", "VarianceScaling",
     "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "LecunUniform", "LecunNormal",
     "Orthogonal", "OrthogonalInitializer", "Identity", "IdentityInitializer",
-    "Constant", "Zeros", "Ones", "Initializer", "get",
+    "Constant", "Zeros", "Ones", "STFT", "STFTInitializer", "Initializer",
+    "get", "serialize", "deserialize",
     "random_normal", "random_uniform", "truncated_normal", "variance_scaling",
     "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform",
-    "lecun_normal", "orthogonal", "identity", "constant", "zeros", "ones",
+    "lecun_normal", "orthogonal", "identity", "constant", "zeros", "ones", "stft",
 ]
 
+#: The public names of keras.initializers (Keras 3.15) this module mirrors.
+_KERAS_NAMES = (
+    "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "Identity",
+    "IdentityInitializer", "Initializer", "LecunNormal", "LecunUniform", "Ones", "Orthogonal",
+    "OrthogonalInitializer", "RandomNormal", "RandomUniform", "STFT", "STFTInitializer",
+    "TruncatedNormal", "VarianceScaling", "Zeros", "constant", "deserialize", "get",
+    "glorot_normal", "glorot_uniform", "he_normal", "he_uniform", "identity", "lecun_normal",
+    "lecun_uniform", "ones", "orthogonal", "random_normal", "random_uniform", "serialize",
+    "stft", "truncated_normal", "variance_scaling", "zeros")
+
+
+def _keras_original(name):
+    """keras.initializers.<name> as Keras defines it, captured once at import.
+
+    Nothing here looks keras.initializers up at call time: a user who replaced its entries
+    with fastinit.keras's (``keras.initializers.get = fastinit.keras.get``) must not send
+    fastinit back into itself. When the public module already holds a fastinit object, the
+    name is taken from Keras's defining package.
+    """
+    obj = getattr(keras.initializers, name, None)
+    if obj is None or str(getattr(obj, "__module__", "")).split(".")[0] == "fastinit":
+        import keras.src.initializers as defining
+        obj = getattr(defining, name, None)
+    return obj
+
+
+_K = types.SimpleNamespace(**{n: _keras_original(n) for n in _KERAS_NAMES})
+
+# Drawing nothing at random (or, STFT, computing a fixed basis): Keras's own classes.
 Initializer = _K.Initializer
 Constant = constant = _K.Constant
 Zeros = zeros = _K.Zeros
 Ones = ones = _K.Ones
 Identity = IdentityInitializer = identity = _K.Identity
+STFT = STFTInitializer = stft = _K.STFT
+serialize = _K.serialize
 
 _FLOATS = ("float16", "bfloat16", "float32", "float64")
 _register = keras.saving.register_keras_serializable(package="fastinit")
@@ -298,31 +334,51 @@ lecun_uniform = LecunUniform
 lecun_normal = LecunNormal
 orthogonal = Orthogonal
 
-_BY_NAME = {
-    "RandomNormal": RandomNormal, "random_normal": RandomNormal,
-    "RandomUniform": RandomUniform, "random_uniform": RandomUniform,
-    "TruncatedNormal": TruncatedNormal, "truncated_normal": TruncatedNormal,
-    "VarianceScaling": VarianceScaling, "variance_scaling": VarianceScaling,
-    "GlorotUniform": GlorotUniform, "glorot_uniform": GlorotUniform,
-    "GlorotNormal": GlorotNormal, "glorot_normal": GlorotNormal,
-    "HeUniform": HeUniform, "he_uniform": HeUniform,
-    "HeNormal": HeNormal, "he_normal": HeNormal,
-    "LecunUniform": LecunUniform, "lecun_uniform": LecunUniform,
-    "LecunNormal": LecunNormal, "lecun_normal": LecunNormal,
-    "Orthogonal": Orthogonal, "orthogonal": Orthogonal,
-    "OrthogonalInitializer": Orthogonal,
-}
+_OURS = {cls.__name__: cls for cls in (
+    RandomNormal, RandomUniform, TruncatedNormal, VarianceScaling, GlorotUniform, GlorotNormal,
+    HeUniform, HeNormal, LecunUniform, LecunNormal, Orthogonal)}
+
+
+def _module_objects():
+    """Keras's name -> class table for deserialization, with fastinit's classes in it."""
+    try:
+        from keras.src.initializers import ALL_OBJECTS_DICT as table
+    except ImportError:                  # pragma: no cover - public names only
+        table = {n: getattr(_K, n) for n in _KERAS_NAMES if inspect.isclass(getattr(_K, n))}
+    by_keras = {getattr(_K, name): ours for name, ours in _OURS.items()}
+    return {name: by_keras.get(obj, obj) for name, obj in table.items()}
+
+
+_MODULE_OBJECTS = _module_objects()
+
+
+def deserialize(config, custom_objects=None):
+    """Like ``keras.initializers.deserialize``, resolving Keras's names to fastinit's classes.
+
+    ``{'class_name': 'HeNormal', 'config': {...}}`` (also with ``'module':
+    'keras.initializers'``, as ``keras.initializers.serialize`` writes it) gives a
+    ``fastinit.keras.HeNormal``; names fastinit does not override (Zeros, Ones, Constant,
+    Identity, STFT) give Keras's classes; `custom_objects` win, as in Keras.
+    """
+    from keras.src.saving import serialization_lib
+    return serialization_lib.deserialize_keras_object(
+        config, module_objects=_MODULE_OBJECTS, custom_objects=custom_objects)
 
 
 def get(identifier):
     """Like ``keras.initializers.get``, resolving Keras's names to fastinit's classes.
 
-    ``get('he_normal')`` and ``get({'class_name': 'HeNormal', 'config': {...}})`` give
-    ``fastinit.keras.HeNormal`` instances; names fastinit does not override (Zeros, Ones,
-    Constant, Identity, STFT) and everything else go to ``keras.initializers.get``.
+    ``get('he_normal')``, ``get('HeNormal')``, ``get('normal')`` and
+    ``get({'class_name': 'HeNormal', 'config': {...}})`` give fastinit.keras instances;
+    names fastinit does not override (Zeros, Ones, Constant, Identity, STFT) give Keras's.
+    Other identifiers (None, a class, a callable, a tensor or array) are handled by Keras's
+    own ``get``.
     """
-    if isinstance(identifier, str) and identifier in _BY_NAME:
-        return _BY_NAME[identifier]()
-    if isinstance(identifier, dict) and identifier.get("class_name") in _BY_NAME:
-        return _BY_NAME[identifier["class_name"]].from_config(identifier.get("config", {}))
+    if isinstance(identifier, (str, dict)):
+        config = ({"class_name": str(identifier), "config": {}}
+                  if isinstance(identifier, str) else identifier)
+        obj = deserialize(config)
+        if callable(obj):
+            return obj() if inspect.isclass(obj) else obj
+        raise ValueError(f"Could not interpret initializer identifier: {identifier}")
     return _K.get(identifier)

@@ -450,11 +450,17 @@ def _routed_names():
     return out
 
 
+def is_routed(fn, name):
+    """fn is what patch() installs for torch.nn.init.<name>: fastinit's function under its
+    own identity (functools.wraps of it)."""
+    return getattr(fn, "__wrapped__", None) is getattr(ft, name) and fn is not getattr(ft, name)
+
+
 def test_patch_installs_and_restores():
     before = _routed_names()
     with ft.patch():
         inside = _routed_names()
-        assert all(v is getattr(ft, k[1]) for k, v in inside.items())
+        assert all(is_routed(v, k[1]) for k, v in inside.items())
         with ft.patch(rng=1):             # nested
             assert _routed_names() == inside
         assert _routed_names() == inside   # inner exit keeps the outer's routing
@@ -472,7 +478,7 @@ def test_patch_decorator_and_recursion():
 
     @p
     def build(depth):
-        assert torch.nn.init.uniform_ is ft.uniform_
+        assert is_routed(torch.nn.init.uniform_, "uniform_")
         return [nn.Linear(4, 4)] + (build(depth - 1) if depth else [])
 
     layers = build(2)
@@ -480,28 +486,40 @@ def test_patch_decorator_and_recursion():
 
     @ft.patch                              # bare decorator
     def routed():
-        return torch.nn.init.kaiming_uniform_ is ft.kaiming_uniform_
+        return is_routed(torch.nn.init.kaiming_uniform_, "kaiming_uniform_")
 
     assert routed() and _routed_names() == before
 
 
 def test_patch_scans_module_level_references():
+    """scan_modules routes ``from torch.nn.init import X`` bindings (own name) of other
+    modules, never aliases, dicts or __main__'s names (the user's own references)."""
     mod = types.ModuleType("fake_initlib")
     mod.trunc_normal_ = torch.nn.init.trunc_normal_
+    mod.keep = torch.nn.init.normal_
     mod.INITS = {"normal_": torch.nn.init.normal_, "other": 3}
+    main = sys.modules["__main__"]
+    had = hasattr(main, "uniform_")
+    saved = getattr(main, "uniform_", None)
+    main.uniform_ = torch.nn.init.uniform_
     sys.modules["fake_initlib"] = mod
     try:
         with ft.patch():
-            assert mod.trunc_normal_ is ft.trunc_normal_
-            assert mod.INITS["normal_"] is ft.normal_ and mod.INITS["other"] == 3
+            assert is_routed(mod.trunc_normal_, "trunc_normal_")
+            assert mod.keep is ft._ORIG["normal_"]
+            assert mod.INITS["normal_"] is ft._ORIG["normal_"] and mod.INITS["other"] == 3
+            assert main.uniform_ is ft._ORIG["uniform_"]
         assert mod.trunc_normal_ is torch.nn.init.trunc_normal_
-        assert mod.INITS["normal_"] is torch.nn.init.normal_
         original = mod.trunc_normal_
         with ft.patch(scan_modules=False):
             assert mod.trunc_normal_ is original
-            assert torch.nn.init.trunc_normal_ is ft.trunc_normal_
+            assert is_routed(torch.nn.init.trunc_normal_, "trunc_normal_")
     finally:
         del sys.modules["fake_initlib"]
+        if had:
+            main.uniform_ = saved
+        else:
+            del main.uniform_
 
 
 def test_patch_routes_to_fastinit_streams():
@@ -534,7 +552,7 @@ def test_patch_routes_transformers_models():
     models = []
     for _ in range(2):
         with ft.patch(rng=0):
-            assert init_mod.TORCH_INIT_FUNCTIONS["normal_"] is ft.normal_
+            assert is_routed(init_mod.TORCH_INIT_FUNCTIONS["normal_"], "normal_")
             models.append(transformers.GPT2LMHeadModel(cfg))
     assert init_mod.TORCH_INIT_FUNCTIONS == before
     a, b = (dict(m.named_parameters()) for m in models)
