@@ -68,7 +68,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import initializers as _fi, samplers as _samplers
+from . import _linalg, initializers as _fi, samplers as _samplers
 from .seeding import seed_for
 
 __all__ = [
@@ -587,7 +587,7 @@ def _complex_orthogonal(call, gshape, column_axis, dtype):
     z = _samplers.normal((m, n, 2), 0.0, math.sqrt(0.5), dtype=real, rng=call.ss)
     z = z.view(dtype)[..., 0]
     tall = m >= n
-    q, r = np.linalg.qr(z if tall else z.T)
+    q, r = _linalg.qr(z if tall else z.T)
     d = np.diagonal(r)
     ph = np.where(d == 0, 1, d / np.where(d == 0, 1, np.abs(d))).astype(dtype)
     q = q * ph

@@ -25,11 +25,11 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def digest(env_extra):
+def digest(env_extra, script=SCRIPT):
     env = {k: v for k, v in os.environ.items()
            if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     env.update(env_extra)
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True,
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
                           text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.strip()
@@ -81,3 +81,24 @@ def test_hash_is_stable_within_a_process():
     h = [hashlib.sha256(fastinit.orthogonal((100, 300), rng=1).tobytes()).digest()
          for _ in range(3)]
     assert h[0] == h[1] == h[2]
+
+
+JAX_SCRIPT = textwrap.dedent("""
+    import hashlib, numpy as np, jax, jax.numpy as jnp, fastinit.jax as fj
+    jax.config.update("jax_enable_x64", True)   # complex128: its LAPACK QR is thread-sensitive
+    h = hashlib.sha256()
+    for i, shape in enumerate([(300, 2000), (1200, 300)]):
+        w = fj.orthogonal()(jax.random.key(i), shape, jnp.complex128)
+        h.update(np.asarray(w).tobytes())
+        assert w.dtype == jnp.complex128
+    print(h.hexdigest())
+""")
+
+
+@pytest.mark.slow
+def test_jax_complex_orthogonal_bits_do_not_depend_on_blas_threads():
+    """fastinit.jax's complex orthogonal factorises on the NumPy side through the same QR."""
+    pytest.importorskip("jax")
+    one = digest({"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}, JAX_SCRIPT)
+    for env in ({"OPENBLAS_NUM_THREADS": "2"}, {}):
+        assert digest(env, JAX_SCRIPT) == one, f"complex orthogonal differs with {env}"
