@@ -5,7 +5,8 @@
 #
 #   x86-64 Linux     GCC and Clang, native __int128 and the portable 64-bit limbs (GCC's in
 #                    strict, pedantic ISO C11)
-#   aarch64 Linux    GCC under qemu-aarch64-static: a NEON-only CPU, and SVE at 512 bits (also
+#   aarch64 Linux    GCC under qemu-aarch64-static: a NEON-only CPU, and SVE at 512 bits (also the
+#                    SVE vector generator forced onto 384-bit vectors, and
 #                    128 and 256 bits once the test reports an SVE path);
 #                    Clang without OpenMP (the macOS configuration's compiler and threads)
 #   x86-64 Windows   MinGW-w64 GCC with the portable limbs (_umul128, __cpuidex) under wine64
@@ -97,6 +98,10 @@ if sel gcc-aarch64; then
     if [[ $checked == *sve* ]]; then   # SVE kernels built: also the vector lengths of shipping cores
         check gcc-aarch64-sve128 "${qemu[@]}" -cpu max,sve-default-vector-length=16 "$work/gcc-aarch64/test_engine"
         check gcc-aarch64-sve256 "${qemu[@]}" -cpu max,sve-default-vector-length=32 "$work/gcc-aarch64/test_engine"
+    fi
+    if [[ $checked == *sve* ]]; then   # the vector generator (normally from 512 bits) on narrower vectors
+        build gcc-aarch64-svegen aarch64-linux-gnu-gcc "${arm[@]}" -DCMAKE_C_FLAGS=-DFI_SVE_WIDE_BITS=128
+        check gcc-aarch64-svegen384 env FASTINIT_EXPECT_SIMD=sve "${qemu[@]}" -cpu max,sve-max-vq=3 "$work/gcc-aarch64-svegen/test_engine"
     fi
     build gcc-aarch64-limbs aarch64-linux-gnu-gcc "${arm[@]}" -DFASTINIT_PORTABLE_U128=ON
     check gcc-aarch64-limbs "${qemu[@]}" -cpu max "$work/gcc-aarch64-limbs/test_engine"
