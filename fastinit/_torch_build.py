@@ -110,7 +110,9 @@ class Deferral:
         finally:
             self.internal -= 1
         if collector.plans:
-            self.pending[key] = _Pending(collector.plans[0], local, region)
+            plan = collector.plans[0]
+            plan.arr = None            # only `local` holds the memory (see _unused)
+            self.pending[key] = _Pending(plan, local, region)
         else:
             self.pending.pop(key, None)
         return True
@@ -125,7 +127,7 @@ class Deferral:
         p = self.pending.pop(key)
         self.internal += 1
         try:
-            _fill.run([p.plan], self._nthreads())
+            _fill.run([_bind(p)], self._nthreads())
         finally:
             self.internal -= 1
 
@@ -138,7 +140,7 @@ class Deferral:
         try:
             if model is not None:
                 self._rehome(model)
-            plans = [p.plan for p in self.pending.values()]
+            plans = [_bind(p) for p in self.pending.values() if not _unused(p)]
             self.pending.clear()
             _fill.run(plans, self._nthreads())
         finally:
@@ -192,6 +194,28 @@ class Deferral:
                 self.pending[key] = p
 
 
+def _bind(p):
+    """The plan, writing into the pending tensor's memory."""
+    if p.plan.arr is None:
+        from .torch import _numpy_view
+        p.plan.arr = _numpy_view(p.local)[0]
+    return p.plan
+
+
+def _unused(p):
+    """True when nothing but this record holds the tensor's memory any more (a tensor built
+    and dropped during construction, such as an output embedding replaced by a tied one):
+    no one can see its values, so they are not written."""
+    if p.plan.arr is not None:
+        return False
+    try:
+        storage = p.local.untyped_storage()
+        # the record's tensor and `storage` itself
+        return torch._C._storage_Use_Count(storage._cdata) <= 2
+    except Exception:           # pragma: no cover (no such introspection: write it)
+        return False
+
+
 def _release(mm, off, nbytes):
     """A moved tensor's memory is gone: return its own pages to the system."""
     start = -(-off // _PAGE) * _PAGE
@@ -209,6 +233,12 @@ class _Guard(TorchDispatchMode):
     def __init__(self, deferral):
         super().__init__()
         self.deferral = deferral
+
+    @classmethod
+    def _should_skip_dynamo(cls):
+        # torch would wrap __torch_dispatch__ in torch._dynamo.disable, importing dynamo
+        # (about 1.5 s and 75 MiB on first use); nothing here is compiled
+        return False
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
