@@ -34,6 +34,8 @@ cdef extern from "fill.h" nogil:
     void fi_layout_coalesce(fi_layout *lay)
     int fi_fill_many(const fi_item *items, int64_t nitems, int64_t c_begin, int64_t c_end,
                      int nthreads)
+    int fi_store_fill(char *dst, int64_t nbytes, uint64_t pattern, int nthreads,
+                      int nontemporal)
     int fi_fill(const fi_spec *spec, const fi_stream *st, const fi_layout *lay,
                 int64_t e_begin, int64_t e_end, int nthreads)
     void fi_stream_after(const fi_stream *st, int word32, uint64_t nwords, fi_stream *after)
@@ -190,6 +192,17 @@ def fill_many(list items, int nthreads, int64_t slice_elems):
     finally:
         free(its)
         free(cost)
+
+
+def store_fill(cnp.ndarray arr, uint64_t pattern, int nthreads, bint nontemporal):
+    """Store the 64-bit `pattern` over the bytes of the contiguous `arr` (a bandwidth
+    yardstick): plain stores, or the engine's streaming stores."""
+    if not cnp.PyArray_IS_C_CONTIGUOUS(arr):
+        raise ValueError("store_fill needs a C-contiguous array")
+    cdef char *dst = <char *>cnp.PyArray_DATA(arr)
+    cdef int64_t n = cnp.PyArray_NBYTES(arr)
+    with nogil:
+        fi_store_fill(dst, n, pattern, nthreads, nontemporal)
 
 
 def stream_after(tuple stream, bint word32, uint64_t nwords):

@@ -63,6 +63,11 @@ typedef struct {
 int fi_fill_many(const fi_item *items, int64_t nitems, int64_t c_begin, int64_t c_end,
                  int nthreads);
 
+/* Stores `nbytes` of the repeated 64-bit `pattern` at dst with up to `nthreads` threads:
+ * plain stores, or (nontemporal) the streaming stores fills use for large outputs. A
+ * bandwidth yardstick. Returns 0, or -1 for invalid arguments. */
+int fi_store_fill(char *dst, int64_t nbytes, uint64_t pattern, int nthreads, int nontemporal);
+
 /* numpy's stream state after `nwords` words (32-bit, in next_uint32 order) or draws
  * (64-bit) have been consumed from `st`. */
 void fi_stream_after(const fi_stream *st, int word32, uint64_t nwords, fi_stream *after);
