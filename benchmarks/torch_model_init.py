@@ -25,8 +25,10 @@ from an untimed build in a separate child), no module construction. Peak memory:
 resident set of the child minus its resident set just before construction, less the model's
 bytes. The process CPU time (user + sys) is printed next to the wall time.
 
-For gpt1b/float32 the script also times re-initialising the built model (``reset_parameters``,
-memory already touched) plain and under ``patch()``, and ``init_module``.
+``--reinit`` (gpt1b) also times re-initialising the built model (``reset_parameters``, memory
+already touched) plain and under ``patch()``, and ``init_module``; ``--zero-floor`` the model
+built with every init writing zeros through torch (allocation and torch's page-by-page first
+touch, no random numbers); ``--prewarm-gib`` (see its help).
 """
 
 import argparse
@@ -96,6 +98,10 @@ else:
 
 torch.set_num_threads(cfg["threads"])
 mode = cfg["mode"]
+if cfg["prewarm_gib"]:
+    # touch and free that much memory first, so that the kernel hands out pages the
+    # hypervisor is already backing (see --prewarm-gib)
+    np.ones(int(cfg["prewarm_gib"] * 2**30) // 8).sum()
 import fastinit, fastinit.torch as ft
 from fastinit import _core, _fill
 make(small=True)                            # lazy imports and first-call costs, untimed
@@ -144,6 +150,16 @@ else:
             model = make()
     elif mode == "build":
         model = ft.build(*build_args[0], **build_args[1])
+    elif mode == "zero":
+        # every init writes zeros through torch: allocation and torch's page-by-page first
+        # touch, no random numbers
+        import torch.nn.init as init
+        def zero(t, *a, **k):
+            with torch.no_grad():
+                return t.zero_()
+        for name in ("kaiming_uniform_", "uniform_", "normal_", "ones_", "zeros_"):
+            setattr(init, name, zero)
+        model = make()
     t1 = time.perf_counter()
     r1 = resource.getrusage(resource.RUSAGE_SELF)
     nbytes = sum(p.numel() * p.element_size() for p in model.parameters())
@@ -202,6 +218,16 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--reinit", action="store_true",
                     help="gpt1b: also time re-initialising the built model and init_module")
+    ap.add_argument("--zero-floor", action="store_true",
+                    help="also time the model built with every init writing zeros through "
+                         "torch (torch's own page-by-page first touch; gpt1b)")
+    ap.add_argument("--prewarm-gib", type=float, default=0.0,
+                    help="touch and free this much memory in the child before timing. In a VM "
+                         "that hands free memory back to the hypervisor (free page reporting, "
+                         "balloon), a fresh process's first touch of every page can cost a host "
+                         "fault on top of the kernel's zeroing; a prewarm measures construction "
+                         "as on a machine whose free memory is backed (bare metal). Every "
+                         "variant gets it. Default 0: as the machine is.")
     a = ap.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -209,11 +235,12 @@ def main():
             for dtype in a.dtypes.split(","):
                 base = dict(model=model, dtype=dtype, layers=a.layers, d=a.d, vocab=a.vocab,
                             threads=a.threads, plan_file=os.path.join(tmp, "plan.json"),
-                            reinit=a.reinit and model == "gpt1b")
+                            reinit=a.reinit and model == "gpt1b", prewarm_gib=a.prewarm_gib)
                 run(dict(base, mode="plan"))
-                res = {m: [] for m in MODES}
+                modes = MODES + (("zero",) if a.zero_floor else ())
+                res = {m: [] for m in modes}
                 for r in range(a.repeats):
-                    for mode in MODES:
+                    for mode in modes:
                         out = run(dict(base, mode=mode))
                         res[mode].append(out)
                         extra = "".join(f", {k} {out[k]:.2f} s" for k in
@@ -243,6 +270,10 @@ def main():
               + " / ".join(f"{statistics.median(o['cpu_s'] for o in res[m]):.2f}" for m in MODES)
               + " |")
     for model, dtype, res in rows:
+        if res.get("zero"):
+            z = [o["construct_s"] for o in res["zero"]]
+            print(f"{model} {dtype}: every init writing zeros through torch {rng(z)} s "
+                  f"(median {statistics.median(z):.2f})")
         if any("reinit_s" in o for o in res["torch"]):
             rt = statistics.median(o["reinit_s"] for o in res["torch"])
             rp = statistics.median(o["reinit_s"] for o in res["patch"])
