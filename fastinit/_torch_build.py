@@ -165,11 +165,11 @@ class Deferral:
             p = self.pending[key]
             off, shape, stride, dtype = p.region
             ts = list(tensors.values())
+            nbytes = p.local.numel() * p.local.element_size()
             whole = (off == 0 and p.local.is_contiguous()
-                     and p.local.untyped_storage().nbytes() == p.local.numel() * p.local.element_size())
+                     and p.local.untyped_storage().nbytes() == nbytes)
             if not whole or dtype not in _NUMPY or any(_region(t) != p.region for t in ts):
                 continue
-            nbytes = p.local.numel() * p.local.element_size()
             align = _PAGE if nbytes >= _OWN_PAGES else 64
             total = -(-total // align) * align
             moves.append((key, ts, total, nbytes))
