@@ -45,12 +45,11 @@ class Collector:
                 bg.lock.acquire()
                 self._locked.append(bg)
             entry = self._states[id(bg)] = [bg, None]
-        if self.commit or entry[1] is None:
-            if self.commit:
-                with bg.lock:
-                    entry[1] = _rng.read_state(bg)
-            else:
+        if self.commit:
+            with bg.lock:              # others may have drawn from it since the last fill
                 entry[1] = _rng.read_state(bg)
+        elif entry[1] is None:
+            entry[1] = _rng.read_state(bg)
         return entry
 
     def advance(self, entry, after):
