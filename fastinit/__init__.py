@@ -20,6 +20,7 @@ from ._engine import (get_num_threads, set_num_threads, set_simd_path, show_conf
                       simd_supported)
 from .samplers import normal, random, truncated_normal, uniform
 from .seeding import seed_for
+from ._many import FillSpec, fill_many
 from .fans import compute_fans
 from .gains import calculate_gain
 from .initializers import (constant, delta_orthogonal, dirac, eye, glorot_normal, glorot_uniform,
@@ -31,7 +32,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "random", "uniform", "normal", "truncated_normal",
-    "seed_for",
+    "seed_for", "fill_many", "FillSpec",
     "calculate_gain", "compute_fans", "variance_scaling",
     "xavier_uniform", "xavier_normal", "glorot_uniform", "glorot_normal",
     "he_uniform", "he_normal", "kaiming_uniform", "kaiming_normal",

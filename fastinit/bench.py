@@ -22,10 +22,15 @@ One run fills the same warm buffer with every case (``uniform``, ``normal``,
 ``mkl_random``
     Intel's ``mkl_random`` when importable (float64 samples, copied into the buffer).
 ``limit``
-    The memory-bandwidth limit: a plain parallel ``ndarray.fill`` of the same buffer by the
-    same number of threads (NumPy releases the GIL while filling). It is measured once at
-    the start and again right before each case's fills; a case's fraction of the limit uses
-    its own, so that on a shared machine both sides of the ratio see the same load.
+    The memory-bandwidth limit of writing the buffer, by three methods: a parallel
+    ``ndarray.fill`` (NumPy releases the GIL while filling; also on one thread, which wins for
+    small buffers), the engine's plain stores and its non-temporal (streaming) stores -- the
+    stores fastinit's fills use -- each by the same number of threads and timed `repeat`
+    times. It is measured at the start and again right before each case's fills. On a
+    shared machine single measurements vary by 2x, so every fraction of the limit uses one
+    number for the whole run (per mode): the best of all these measurements, the bandwidth
+    the machine was seen to reach; the table states it, the method that reached it and the
+    spread of all the samples.
 
 Throughput is bytes of the requested buffer written per second (GB = 1e9 bytes), so every
 implementation is compared on the same work. The speed-up of fastinit over a peer is the
@@ -54,6 +59,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import fastinit
+from . import _core
 
 __all__ = [
     "CASES", "PEERS", "DTYPES", "BenchError", "parse_size", "format_size", "machine_info",
@@ -462,26 +468,45 @@ def _mkl_random(case, w):
     return _Prepared(fn, f"buf[...] = mkl_random.RandomState.{desc}", 1)
 
 
-def _limit(w, threads=None):
-    """A plain fill of the buffer by `threads` threads: what memory bandwidth allows."""
+#: How the limit is measured: (name, description); see `_limit`.
+LIMIT_METHODS = (("fill", "ndarray.fill"), ("store", "engine plain stores"),
+                 ("stream", "engine non-temporal stores"))
+_PATTERN = 0x3F003F003F003F00
+
+
+def _limit(w, threads=None, method="fill"):
+    """A plain write of the buffer by `threads` threads: what memory bandwidth allows.
+
+    ``fill``: ``ndarray.fill`` on slices from a thread pool; ``store``/``stream``: the
+    engine's plain or non-temporal stores of a pattern (`fastinit._core.store_fill`).
+    """
     t = w.threads if threads is None else threads
-    executor = concurrent.futures.ThreadPoolExecutor(t) if t > 1 else None
     n = w.buf.nbytes
     word = np.uint64 if n % 8 == 0 else np.uint8
-    value = word(0x3F003F003F003F00 if word is np.uint64 else 0x3F)
+    if method in ("store", "stream"):
+        nt = method == "stream"
 
-    def fill(raw):
-        if executor is None:
-            raw.fill(value)
+        def fill(raw):
+            _core.store_fill(raw, _PATTERN, t, nt)
             return raw
-        step = -(-raw.size // t)
-        futures = [executor.submit(raw[i * step:(i + 1) * step].fill, value) for i in range(t)]
-        concurrent.futures.wait(futures)
-        for fut in futures:
-            fut.result()
-        return raw
+        how = f"{t} thread{'s' * (t > 1)} " + dict(LIMIT_METHODS)[method]
+        executor = None
+    else:
+        executor = concurrent.futures.ThreadPoolExecutor(t) if t > 1 else None
+        value = word(_PATTERN if word is np.uint64 else 0x3F)
 
-    how = "ndarray.fill" if t == 1 else f"{t} threads ndarray.fill(slice)"
+        def fill(raw):
+            if executor is None:
+                raw.fill(value)
+                return raw
+            step = -(-raw.size // t)
+            futures = [executor.submit(raw[i * step:(i + 1) * step].fill, value)
+                       for i in range(t)]
+            concurrent.futures.wait(futures)
+            for fut in futures:
+                fut.result()
+            return raw
+        how = "ndarray.fill" if t == 1 else f"{t} threads ndarray.fill(slice)"
     if w.fresh:
         fn = lambda: fill(np.empty(n // np.dtype(word).itemsize, word))  # noqa: E731
         op = f"np.empty + {how}"
@@ -493,18 +518,22 @@ def _limit(w, threads=None):
 
 
 def _measure_limit(w, timing):
-    """The limit: the faster of a one-thread and a `w.threads`-thread plain fill.
-
-    (Small buffers fill faster on one thread than through a thread pool.)
-    """
-    counts = [w.threads, 1] if w.threads > 1 else [1]
-    tries = [_measure("limit", "limit", lambda w, t=t: _limit(w, t), w, timing)
-             for t in counts]
+    """The limit here: the best of every method (and of one thread for ndarray.fill, faster
+    for small buffers), with every sample kept (``samples_gb_per_s``) for the spread."""
+    tries = []
+    for method, _ in LIMIT_METHODS:
+        counts = [w.threads, 1] if method == "fill" and w.threads > 1 else [w.threads]
+        for t in counts:
+            r = _measure("limit", "limit", lambda w, t=t, m=method: _limit(w, t, m), w, timing)
+            r["method"] = method
+            tries.append(r)
     ok = [r for r in tries if "gb_per_s" in r]
     if not ok:
         return tries[0]
     best = dict(max(ok, key=lambda r: r["gb_per_s"]))
-    best["tried"] = {str(r["threads"]): r.get("gb_per_s") for r in tries}
+    best["tried"] = {f"{r['method']}/{r['threads']}": r.get("gb_per_s") for r in tries}
+    best["samples_gb_per_s"] = [r["gb_per_s"] * r["best_s"] / x for r in ok
+                                for x in r["times_s"]]
     return best
 
 
@@ -660,18 +689,41 @@ def _make_buffer(nbytes, dtype):
     return np.empty(n, bdt), fi_dtype
 
 
+def _run_limits(results):
+    """Per mode: the run's limit (the best limit measurement), its method, and the spread
+    (min, max) of every limit sample."""
+    out = {}
+    for r in results:
+        if r["impl"] != "limit" or "gb_per_s" not in r:
+            continue
+        cur = out.get(r["mode"])
+        samples = r.get("samples_gb_per_s") or [r["gb_per_s"]]
+        if cur is None:
+            cur = out[r["mode"]] = {"gb_per_s": r["gb_per_s"], "method": r.get("method"),
+                                    "spread": [min(samples), max(samples)], "measurements": 0}
+        elif r["gb_per_s"] > cur["gb_per_s"]:
+            cur["gb_per_s"], cur["method"] = r["gb_per_s"], r.get("method")
+        cur["spread"] = [min(cur["spread"][0], *samples), max(cur["spread"][1], *samples)]
+        cur["measurements"] += 1
+    return out
+
+
 def _summarise(results):
-    """Per (case, mode): fastinit throughput, speed-up over each peer, fraction of the limit."""
+    """Per (case, mode): fastinit throughput, speed-up over each peer, fraction of the run's
+    limit (`_run_limits`); the limit measured next to the case is kept as ``limit_here``."""
     index = {(r["case"], r["impl"], r["mode"]): r for r in results}
+    limits = _run_limits(results)
     summary = []
     for r in results:
         if r["impl"] != "fastinit":
             continue
-        lim = (index.get((r["case"], "limit", r["mode"]))
-               or index.get(("limit", "limit", r["mode"]), {}))
+        lim = limits.get(r["mode"], {})
+        here = index.get((r["case"], "limit", r["mode"]), {})
         fi = r.get("gb_per_s")
         row = {"case": r["case"], "mode": r["mode"], "fastinit_gb_per_s": fi,
-               "limit_gb_per_s": lim.get("gb_per_s"), "fraction_of_limit": None,
+               "limit_gb_per_s": lim.get("gb_per_s"), "limit_method": lim.get("method"),
+               "limit_spread_gb_per_s": lim.get("spread"),
+               "limit_here_gb_per_s": here.get("gb_per_s"), "fraction_of_limit": None,
                "speedup": {}}
         if fi and lim.get("gb_per_s"):
             row["fraction_of_limit"] = fi / lim["gb_per_s"]
@@ -915,8 +967,8 @@ def format_table(report):
         label = case + (" (fresh)" if mode == "fresh" else "")
         rows.append([label, _fmt_gbps(index.get((case, "fastinit", mode)))]
                     + [_fmt_gbps(index.get((case, p, mode))) for p in peers]
-                    + [_fmt_gbps(index.get((case, "limit", mode))
-                                 or index.get(("limit", "limit", mode)))]
+                    + ["-" if s.get("limit_gb_per_s") is None
+                       else f"{s['limit_gb_per_s']:.2f}"]
                     + [_fmt_ratio(s["speedup"].get(p)) for p in peers]
                     + ["-" if s["fraction_of_limit"] is None
                        else f"{100 * s['fraction_of_limit']:.0f}%"])
@@ -927,10 +979,24 @@ def format_table(report):
              f"fastinit {m['fastinit']}, numpy {m['numpy']}"
              + "".join(f", {p} {report['peers'][p]}" for p in peers if p not in
                        ("numpy", "numpy-mt")))
-    notes = _notes(report)
+    notes = _limit_notes(report) + _notes(report)
     return (title + "\nthroughput in GB/s (1e9 bytes of the buffer per second); "
             "x <peer> = fastinit speed-up\n\n" + _render(rows, "<" + ">" * (len(header) - 1))
             + ("\n\n" + "\n".join(notes) if notes else ""))
+
+
+def _limit_notes(report):
+    """How the limit that the fractions use was found, and how much it varied."""
+    out = []
+    for mode, lim in _run_limits(report["results"]).items():
+        label = "" if mode == "warm" else f" ({mode})"
+        method = dict(LIMIT_METHODS).get(lim["method"], lim["method"])
+        out.append(f"limit{label}: {lim['gb_per_s']:.2f} GB/s ({method}), "
+                   f"the best of {lim['measurements']} measurements x "
+                   f"{len(LIMIT_METHODS)} methods ({', '.join(d for _, d in LIMIT_METHODS)}); "
+                   f"every sample {lim['spread'][0]:.2f}-{lim['spread'][1]:.2f} GB/s. "
+                   f"Every 'of limit' uses it.")
+    return out
 
 
 def _notes(report):

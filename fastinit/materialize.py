@@ -614,6 +614,66 @@ def _fill_tensor(shard, offset, p, seed, threads, slab_bytes, tick):
         tick(math.prod(bshape) * size)
 
 
+def _batchable(p, slab_bytes):
+    """Whether `p` can join a batched run: a constant, or an initializer that is (at call
+    time) one of those `fastinit.fill_many` batches."""
+    from ._many import _BY_ID
+    if not 0 < math.prod(p.shape) * st.itemsize(p.dtype) <= slab_bytes:
+        return False
+    return p.init in _CONSTANTS or id(_initializer(p.init)) in _BY_ID
+
+
+def _runs(params, slab_bytes):
+    """Consecutive tensors (in file order) of one dtype, each and together within
+    `slab_bytes`, whose initializers `fastinit.fill_many` batches; others alone."""
+    run, size = [], 0
+    for p in params:
+        nbytes = math.prod(p.shape) * st.itemsize(p.dtype)
+        if not _batchable(p, slab_bytes):
+            if run:
+                yield run
+            run, size = [], 0
+            yield [p]
+            continue
+        if run and (run[0].dtype != p.dtype or size + nbytes > slab_bytes):
+            yield run
+            run, size = [], 0
+        run.append(p)
+        size += nbytes
+    if run:
+        yield run
+
+
+def _fill_run(shard, offsets, run, seed, threads, tick):
+    """Fill a run of small tensors through one mapping and one batched engine call."""
+    size = st.itemsize(run[0].dtype)
+    start = offsets[run[0].name]
+    count = sum(math.prod(p.shape) for p in run)
+
+    def fill(buf):
+        items, consts = [], []
+        for p in run:
+            a = (offsets[p.name] - start) // size
+            view = buf[a:a + math.prod(p.shape)].reshape(p.shape)
+            if p.init in _CONSTANTS:
+                value = {"zeros": 0.0, "ones": 1.0}.get(p.init) if p.init != "constant" \
+                    else p.params["value"]
+                consts.append((view, _storage_constant(value, p.dtype, p.name)))
+            else:
+                items.append((_initializer(p.init), view, dict(p.params, dtype=p.dtype,
+                                                 rng=seed_for(seed, p.name))))
+        fastinit.fill_many(items, threads=threads)
+        for view, value in consts:
+            view[...] = value
+        for p in run:
+            a = (offsets[p.name] - start) // size
+            _zero_rows(buf[a:a + math.prod(p.shape)].reshape(p.shape), None, p.zero_rows)
+
+    shard.fill(start, run[0].dtype, (count,), fill)
+    tick(count * size)
+    tick(tensors=len(run))
+
+
 class _Progress:
     """Tensors, bytes, rate and ETA on stderr: one updating line on a terminal, else a line
     every few seconds."""
@@ -955,7 +1015,11 @@ def materialize(spec, out, *, dtype=None, seed=None, max_shard_size=None, overri
             f = st.ShardFile(path, header, size)
             created.append(path)
             files.append(f)
-            for p in sorted(s, key=lambda p: offsets[p.name]):      # in file order
+            for run in _runs(sorted(s, key=lambda p: offsets[p.name]), slab_bytes):
+                if len(run) > 1:
+                    _fill_run(f, offsets, run, seed, threads, bar.add)
+                    continue
+                p = run[0]
                 _fill_tensor(f, offsets[p.name], p, seed, threads, slab_bytes, bar.add)
                 bar.add(tensors=1)
         bar.done()

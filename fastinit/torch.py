@@ -38,6 +38,7 @@ import warnings
 import numpy as np
 import torch
 
+from . import _torch_build as _tb
 from . import initializers as _fi
 from . import samplers as _fs
 from .seeding import seed_for
@@ -48,7 +49,7 @@ __all__ = [
     "kaiming_normal_", "orthogonal_", "sparse_",
     "uniform", "normal", "constant", "eye", "dirac", "xavier_uniform", "xavier_normal",
     "kaiming_uniform", "kaiming_normal", "orthogonal", "sparse",
-    "patch", "init_module", "shard_block", "HOST_BLOCK_BYTES",
+    "patch", "init_module", "build", "shard_block", "HOST_BLOCK_BYTES",
 ]
 
 _INIT = torch.nn.init
@@ -356,6 +357,10 @@ def _write(d, fill, rng, threads, words=0, word32=True, blockable=True):
     """
     local = d.local
     threads = _threads(threads)
+    dfr = _tb.active()                   # inside build(): recorded now, written in one batch
+    if dfr is not None and dfr.write(d, fill, rng, threads):
+        _bump_version(d.tensor)
+        return
     gen = _is_generator(rng)
     blocks = d.blocks
     host = not _direct(local)
@@ -1547,15 +1552,24 @@ def init_module(module, seed=None, *, rng=None, generator=None, threads=None, pr
             return seed_for(seed, name)
         return resolve
 
-    with (patch(threads=threads) if custom else contextlib.nullcontext()):
+    # The known schemes' fills are recorded and written in one batched engine call; a
+    # module's own reset method runs with everything before it written.
+    dfr = _tb.Deferral(threads)
+    with contextlib.ExitStack() as stack:
+        stack.callback(dfr.finish)               # also on an error: what was recorded is written
+        if custom:
+            stack.enter_context(patch(threads=threads))
+        stack.enter_context(_tb.deferring(dfr))
+        stack.enter_context(_tb.guarding(dfr))
         for item in plan:
             if item[0] is not None:
                 item[0](item[1], ctx)
                 continue
             _, m, mname, meth = item
+            dfr.finish()
             inner = patch(threads=threads)
             inner._resolver = resolver_for(mname)
-            with inner:
+            with inner, _tb.deferring(None):
                 getattr(m, meth)()
             for p in m.parameters(recurse=False):
                 ctx.mark(p)
@@ -1566,3 +1580,6 @@ def init_module(module, seed=None, *, rng=None, generator=None, threads=None, pr
                       f"{' ...' if len(left) > 8 else ''} (give their module a "
                       f"reset_parameters() method)", UserWarning, stacklevel=2)
     return module
+
+
+from ._torch_build import build  # noqa: E402  (the construction path, on the hooks above)

@@ -13,6 +13,7 @@
 #endif
 #endif
 #include "fill.h"
+#include "fill_job.h"
 #include "pcg64.h"
 #include "dispatch.h"
 #ifdef _OPENMP
@@ -110,15 +111,6 @@ void fi_layout_coalesce(fi_layout *lay)
     lay->ndim = out + 1;
 }
 
-typedef struct {
-    const fi_spec *spec;
-    const fi_stream *st;
-    const fi_kernel_table *kt;
-    fi_params_f pf;
-    fi_params_d pd;
-    int stream;                /* store contiguous runs past the caches */
-    int populate;              /* map the (fresh) pages of a contiguous out ahead of the writes */
-} fi_job;
 
 typedef struct {
     fi_pcg_cursor cur;
@@ -327,7 +319,7 @@ static void populate_ahead(fi_populate *pp, const char *upto)
 }
 
 /* One thread's share: C-order positions [a, b) of out. */
-static void work_range(const fi_job *job, const fi_layout *lay, int64_t a, int64_t b)
+void fi_work_range(const fi_job *job, const fi_layout *lay, int64_t a, int64_t b)
 {
     fi_worker wk;
     worker_init(&wk, job);
@@ -375,45 +367,57 @@ static float to_f(double x) { return (float)x; }
 
 #ifdef FI_FORK_GUARD
 typedef struct {
-    const fi_job *job;
-    const fi_layout *lay;
-    int64_t a, b;
+    void (*fn)(void *arg, int t, int nt);
+    void *arg;
+    int t, nt;
     pthread_t tid;
     int started;
 } fi_share;
 
-static void *share_main(void *arg)
+static void *share_main(void *p)
 {
-    const fi_share *s = (const fi_share *)arg;
-    work_range(s->job, s->lay, s->a, s->b);
+    const fi_share *s = (const fi_share *)p;
+    s->fn(s->arg, s->t, s->nt);
     return NULL;
 }
+#endif
 
-/* The OpenMP region's shares on POSIX threads; a share whose thread cannot be started is
- * done by the caller. */
-static void run_posix_threads(const fi_job *job, const fi_layout *lay, int64_t e_begin,
-                              int64_t total, int nt)
+/* An OpenMP region's shares on POSIX threads started for the call; a share whose thread
+ * cannot be started is done by the caller, as is share 0. */
+void fi_run_posix_threads(int nt, void (*fn)(void *arg, int t, int nt), void *arg)
 {
+#ifdef FI_FORK_GUARD
     fi_share *sh = (fi_share *)calloc((size_t)nt, sizeof *sh);
-    if (!sh) {
-        work_range(job, lay, e_begin, e_begin + total);
+    if (sh) {
+        for (int t = 0; t < nt; t++) {
+            sh[t] = (fi_share){fn, arg, t, nt, 0, 0};
+            if (t > 0) sh[t].started = pthread_create(&sh[t].tid, NULL, share_main, &sh[t]) == 0;
+        }
+        fn(arg, 0, nt);
+        for (int t = 1; t < nt; t++) {
+            if (sh[t].started) pthread_join(sh[t].tid, NULL);
+            else fn(arg, t, nt);
+        }
+        free(sh);
         return;
     }
-    for (int t = 0; t < nt; t++) {
-        sh[t].job = job;
-        sh[t].lay = lay;
-        sh[t].a = e_begin + total * t / nt;
-        sh[t].b = e_begin + total * (t + 1) / nt;
-        if (t > 0) sh[t].started = pthread_create(&sh[t].tid, NULL, share_main, &sh[t]) == 0;
-    }
-    work_range(job, lay, sh[0].a, sh[0].b);
-    for (int t = 1; t < nt; t++) {
-        if (sh[t].started) pthread_join(sh[t].tid, NULL);
-        else work_range(job, lay, sh[t].a, sh[t].b);
-    }
-    free(sh);
-}
 #endif
+    for (int t = 0; t < nt; t++) fn(arg, t, nt);
+}
+
+typedef struct {
+    const fi_job *job;
+    const fi_layout *lay;
+    int64_t e_begin, total;
+} fi_fill_share;
+
+/* Share t of nt of a single fill: the same split as the OpenMP region's. */
+static void fill_share(void *p, int t, int nt)
+{
+    const fi_fill_share *s = (const fi_fill_share *)p;
+    fi_work_range(s->job, s->lay, s->e_begin + s->total * t / nt,
+                  s->e_begin + s->total * (t + 1) / nt);
+}
 
 /* 0 if the page holding p is known not to be in memory yet (mapped, never touched). */
 static int page_resident(const char *p)
@@ -440,23 +444,25 @@ static int out_resident(const fi_layout *lay, int64_t a, int64_t b)
     return 1;
 }
 
-int fi_fill(const fi_spec *spec, const fi_stream *st, const fi_layout *lay,
-            int64_t e_begin, int64_t e_end, int nthreads)
+int fi_job_check(const fi_spec *spec, const fi_stream *st, const fi_layout *lay)
 {
     if (!spec || !st || !lay || lay->ndim < 1 || lay->ndim > FI_MAXDIM) return -1;
     if (spec->dtype < FI_F32 || spec->dtype > FI_BF16) return -1;
     if (spec->sampler != FI_UNIFORM && spec->sampler != FI_NORMAL) return -1;
-    if (e_end <= e_begin) return 0;
-    fi_job job;
-    job.spec = spec;
-    job.st = st;
-    job.kt = fi_kernels();
-    job.pd = (fi_params_d){spec->low, spec->range, spec->scale, spec->lo, spec->hi, spec->mean, spec->std,
-                           spec->pa, spec->qb, spec->d, spec->cq, spec->cmax, spec->log_off};
-    job.pf = (fi_params_f){to_f(spec->low), to_f(spec->range), to_f(spec->scale), to_f(spec->lo), to_f(spec->hi),
-                           to_f(spec->mean), to_f(spec->std), to_f(spec->pa), to_f(spec->qb),
-                           to_f(spec->d), to_f(spec->cq), to_f(spec->cmax), to_f(spec->log_off)};
-    int64_t total = e_end - e_begin;
+    return 0;
+}
+
+void fi_job_init(fi_job *job, const fi_spec *spec, const fi_stream *st, const fi_layout *lay,
+                 int64_t e_begin, int64_t e_end)
+{
+    job->spec = spec;
+    job->st = st;
+    job->kt = fi_kernels();
+    job->pd = (fi_params_d){spec->low, spec->range, spec->scale, spec->lo, spec->hi, spec->mean, spec->std,
+                            spec->pa, spec->qb, spec->d, spec->cq, spec->cmax, spec->log_off};
+    job->pf = (fi_params_f){to_f(spec->low), to_f(spec->range), to_f(spec->scale), to_f(spec->lo), to_f(spec->hi),
+                            to_f(spec->mean), to_f(spec->std), to_f(spec->pa), to_f(spec->qb),
+                            to_f(spec->d), to_f(spec->cq), to_f(spec->cmax), to_f(spec->log_off)};
     /* Outputs much larger than a core's cache are stored past the caches: it saves reading
      * every destination line before it is overwritten (1.3-1.9x on uniform fills), and a
      * tensor this size would not stay cached anyway. Not on fresh pages, though: the kernel
@@ -466,32 +472,41 @@ int fi_fill(const fi_spec *spec, const fi_stream *st, const fi_layout *lay,
     for (int k = 0; k < lay->ndim; k++) out_elems *= lay->shape[k];
     const int64_t out_bytes = out_elems * itemsize(spec->dtype);
     const int resident = out_bytes >= FI_POPULATE_BYTES ? out_resident(lay, e_begin, e_end) : 1;
-    job.stream = out_bytes >= FI_STREAM_BYTES && resident;
-    job.populate = !resident && lay->ndim == 1 && lay->ostride[0] == itemsize(spec->dtype);
+    job->stream = out_bytes >= FI_STREAM_BYTES && resident;
+    job->populate = !resident && lay->ndim == 1 && lay->ostride[0] == itemsize(spec->dtype);
+}
+
+int fi_fill(const fi_spec *spec, const fi_stream *st, const fi_layout *lay,
+            int64_t e_begin, int64_t e_end, int nthreads)
+{
+    if (fi_job_check(spec, st, lay) != 0) return -1;
+    if (e_end <= e_begin) return 0;
+    fi_job job;
+    fi_job_init(&job, spec, st, lay, e_begin, e_end);
+    int64_t total = e_end - e_begin;
     /* Below this many elements a second thread costs more than it saves. */
     const int64_t min_per_thread = 1 << 15;
     int64_t maxt = total / min_per_thread;
     int nt = nthreads < 1 ? 1 : nthreads;
     if (maxt < nt) nt = maxt < 1 ? 1 : (int)maxt;
     if (nt == 1) {
-        work_range(&job, lay, e_begin, e_end);
+        fi_work_range(&job, lay, e_begin, e_end);
         return 0;
     }
-#ifdef FI_FORK_GUARD
-    if (forked_child) {
-        run_posix_threads(&job, lay, e_begin, total, nt);
+    if (fi_forked_child()) {
+        fi_fill_share share = {&job, lay, e_begin, total};
+        fi_run_posix_threads(nt, fill_share, &share);
         return 0;
     }
-#endif
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nt)
     {
         int t = omp_get_thread_num(), n = omp_get_num_threads();
         int64_t a = e_begin + total * t / n, b = e_begin + total * (t + 1) / n;
-        work_range(&job, lay, a, b);
+        fi_work_range(&job, lay, a, b);
     }
 #else
-    work_range(&job, lay, e_begin, e_end);
+    fi_work_range(&job, lay, e_begin, e_end);
 #endif
     return 0;
 }

@@ -48,6 +48,26 @@ void fi_layout_coalesce(fi_layout *lay);
 int fi_fill(const fi_spec *spec, const fi_stream *st, const fi_layout *lay,
             int64_t e_begin, int64_t e_end, int nthreads);
 
+/* One output of a batched fill: `lay` (coalesced) has n elements, all filled. */
+typedef struct {
+    fi_spec spec;
+    fi_stream st;
+    fi_layout lay;
+    int64_t n;
+} fi_item;
+
+/* Fills positions [c_begin, c_end) of the concatenation of the items' C-order positions
+ * (item 0's n positions, then item 1's, ...) in one parallel region of up to `nthreads`
+ * threads; each output gets the values fi_fill would give it. Returns 0, -1 if an item is
+ * invalid (nothing written), -2 if out of memory (nothing written). */
+int fi_fill_many(const fi_item *items, int64_t nitems, int64_t c_begin, int64_t c_end,
+                 int nthreads);
+
+/* Stores `nbytes` of the repeated 64-bit `pattern` at dst with up to `nthreads` threads:
+ * plain stores, or (nontemporal) the streaming stores fills use for large outputs. A
+ * bandwidth yardstick. Returns 0, or -1 for invalid arguments. */
+int fi_store_fill(char *dst, int64_t nbytes, uint64_t pattern, int nthreads, int nontemporal);
+
 /* numpy's stream state after `nwords` words (32-bit, in next_uint32 order) or draws
  * (64-bit) have been consumed from `st`. */
 void fi_stream_after(const fi_stream *st, int word32, uint64_t nwords, fi_stream *after);

@@ -79,13 +79,23 @@ def test_module_entry_point_json_end_to_end(tmp_path):
 
     summary = {s["case"]: s for s in rep["summary"]}
     assert list(summary) == list(bench.CASES)
+    # every fraction uses the run's limit: the best of all limit measurements (at the start
+    # and next to each case, every method), whose samples give the spread
+    limits = [r for r in rep["results"] if r["impl"] == "limit"]
+    assert len(limits) == 1 + len(bench.CASES)
+    best = max(r["gb_per_s"] for r in limits)
+    samples = [x for r in limits for x in r["samples_gb_per_s"]]
+    for r in limits:
+        assert {k.split("/")[0] for k in r["tried"]} == {"fill", "store", "stream"}
+        assert r["method"] in ("fill", "store", "stream")
+        assert r["gb_per_s"] == pytest.approx(max(r["samples_gb_per_s"]))
     for case, s in summary.items():
-        # each case's fraction is of the limit measured next to it
         _check_timed(by[case, "limit"], 65536)
-        limit = by[case, "limit"]["gb_per_s"]
         fi = by[case, "fastinit"]["gb_per_s"]
-        assert s["fastinit_gb_per_s"] == fi and s["limit_gb_per_s"] == limit
-        assert s["fraction_of_limit"] == pytest.approx(fi / limit)
+        assert s["fastinit_gb_per_s"] == fi and s["limit_gb_per_s"] == best
+        assert s["limit_here_gb_per_s"] == by[case, "limit"]["gb_per_s"]
+        assert s["limit_spread_gb_per_s"] == pytest.approx([min(samples), max(samples)])
+        assert s["fraction_of_limit"] == pytest.approx(fi / best)
         assert s["speedup"] == {"numpy": pytest.approx(fi / by[case, "numpy"]["gb_per_s"])}
 
 
@@ -347,3 +357,18 @@ def test_peers_none_measures_fastinit_and_the_limit_only():
         ("limit", "limit"), ("normal", "fastinit"), ("normal", "limit")]
     assert rep["summary"][0]["speedup"] == {}
     assert "normal" in bench.format_table(rep)
+
+
+@pytest.mark.parametrize("nontemporal", [False, True])
+@pytest.mark.parametrize("threads", [1, 3])
+@pytest.mark.parametrize("start, n", [(0, 1 << 20), (3, (1 << 20) + 5), (5, 77)])
+def test_limit_stores_write_the_pattern_and_nothing_else(nontemporal, threads, start, n):
+    """The engine stores the limit times: every byte of the target gets the pattern (in
+    memory order), none next to it is touched."""
+    from fastinit import _core
+    big = np.full(n + 16, 0xAB, np.uint8)
+    target = big[start:start + n]
+    _core.store_fill(target, 0x0102030405060708, threads, nontemporal)
+    want = np.resize(np.frombuffer((0x0102030405060708).to_bytes(8, "little"), np.uint8), n)
+    assert np.array_equal(target, want)
+    assert (big[:start] == 0xAB).all() and (big[start + n:] == 0xAB).all()

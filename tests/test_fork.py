@@ -50,7 +50,14 @@ def expected():
         "random64": np.random.default_rng(6).random(N),
         "normal": fastinit.normal(N, std=0.5, rng=7, threads=1),
         "trunc": fastinit.truncated_normal(N, rng=8, threads=1),
+        "many": np.concatenate([fastinit.normal(N // 2, rng=9, threads=1),
+                                fastinit.uniform(N, rng=10, threads=1)]),
     }
+
+def fill_many(threads):
+    a, b = np.empty(N // 2, np.float32), np.empty(N, np.float32)
+    fastinit.fill_many([("normal", a, {"rng": 9}), ("uniform", b, {"rng": 10})], threads=threads)
+    return np.concatenate([a, b])
 
 def fills(threads):
     return {
@@ -58,6 +65,7 @@ def fills(threads):
         "random64": fastinit.random(N, dtype=np.float64, rng=6, threads=threads),
         "normal": fastinit.normal(N, std=0.5, rng=7, threads=threads),
         "trunc": fastinit.truncated_normal(N, rng=8, threads=threads),
+        "many": fill_many(threads),
     }
 
 def same(a, b):

@@ -578,6 +578,73 @@ static void test_stream_after(void)
     CHECK(after.state_lo == fi_u128_lo(s7) && after.has_half == 0, "after 7 draws");
 }
 
+/* fi_fill_many: each item equals its own fi_fill, whatever the slices of the batch and the
+ * thread count; nothing outside the outputs is written; a bad item writes nothing. */
+static void test_fill_many(void)
+{
+    enum { NI = 6 };
+    const int64_t sizes[NI] = {70001, 5, 0, 131072, 1, 65537};
+    const int samplers[NI] = {FI_NORMAL, FI_UNIFORM, FI_NORMAL, FI_UNIFORM, FI_NORMAL, FI_NORMAL};
+    const int dtypes[NI] = {FI_F32, FI_F64, FI_F16, FI_BF16, FI_F32, FI_F64};
+    fi_item items[NI];
+    char *outs[NI], *refs[NI];
+    int64_t total = 0;
+    for (int k = 0; k < NI; k++) {
+        const int64_t isz = ITEM[dtypes[k]];
+        outs[k] = malloc((size_t)(sizes[k] + 16) * isz);
+        refs[k] = malloc((size_t)(sizes[k] + 1) * isz);
+        items[k].spec = spec_of(samplers[k], dtypes[k]);
+        items[k].st = SEED12345;
+        items[k].st.state_lo += (uint64_t)k;          /* a stream of its own */
+        items[k].st.has_half = k & 1;
+        items[k].st.half = 0x89abcdefu;
+        layout_1d(&items[k].lay, outs[k] + 8 * isz, sizes[k], isz);
+        items[k].n = sizes[k];
+        fi_layout lay;
+        layout_1d(&lay, refs[k], sizes[k], isz);
+        fi_fill(&items[k].spec, &items[k].st, &lay, 0, sizes[k], 1);
+        total += sizes[k];
+    }
+    const int64_t cuts[][4] = {{0, total, -1, -1}, {0, 3, 70003, total}, {0, 65536, 200000, total}};
+    for (int c = 0; c < 3; c++) {
+        for (int threads = 1; threads <= 3; threads += 2) {
+            for (int k = 0; k < NI; k++)
+                memset(outs[k], 0x5a, (size_t)(sizes[k] + 16) * ITEM[dtypes[k]]);
+            int64_t a = 0;
+            for (int j = 1; j < 4 && cuts[c][j] >= 0; j++) {
+                CHECK(fi_fill_many(items, NI, a, cuts[c][j], threads) == 0, "fill_many rc");
+                a = cuts[c][j];
+            }
+            if (cuts[c][1] == total) CHECK(fi_fill_many(items, NI, 0, total, threads) == 0, "rc");
+            for (int k = 0; k < NI; k++) {
+                const int64_t isz = ITEM[dtypes[k]];
+                CHECK(memcmp(outs[k] + 8 * isz, refs[k], (size_t)(sizes[k] * isz)) == 0,
+                      "fill_many item %d cut %d threads %d", k, c, threads);
+                int guard = 1;
+                for (int64_t b = 0; b < 8 * isz; b++)
+                    guard &= outs[k][b] == 0x5a && outs[k][(sizes[k] + 8) * isz + b] == 0x5a;
+                CHECK(guard, "fill_many wrote outside item %d", k);
+            }
+        }
+    }
+    /* an invalid item: -1 and nothing written */
+    for (int k = 0; k < NI; k++) memset(outs[k], 0x5a, (size_t)(sizes[k] + 16) * ITEM[dtypes[k]]);
+    items[NI - 1].spec.dtype = 9;
+    CHECK(fi_fill_many(items, NI, 0, total, 2) == -1, "bad item accepted");
+    CHECK((unsigned char)outs[0][8 * 4] == 0x5a, "bad batch wrote");
+    for (int k = 0; k < NI; k++) { free(outs[k]); free(refs[k]); }
+    /* the bandwidth yardstick writes its pattern and nothing else */
+    unsigned char *b = malloc(100003 + 2);
+    for (int nt = 0; nt < 2; nt++) {
+        memset(b, 0xab, 100003 + 2);
+        fi_store_fill((char *)b + 1, 100003, 0x0102030405060708ULL, 3, nt);
+        int ok = b[0] == 0xab && b[100003 + 1] == 0xab;
+        for (int64_t i = 0; i < 100003; i++) ok &= b[1 + i] == (unsigned char)(8 - i % 8);
+        CHECK(ok, "store_fill nontemporal=%d", nt);
+    }
+    free(b);
+}
+
 int main(void)
 {
     test_isa_paths();
@@ -590,6 +657,7 @@ int main(void)
     test_streamed_outputs();
     test_normal_accuracy();
     test_stream_after();
+    test_fill_many();
     printf("golden values and invariances checked on:");
     for (int k = 0; k < FI_ISA_COUNT; k++)
         if (isas_checked & (1 << k)) printf(" %s", fi_isa_names[k]);
