@@ -28,9 +28,12 @@ def qr(a):
 
     Returns (q, r). KeyboardInterrupt reaches the caller within tens of milliseconds; the
     abandoned factorisation finishes in its worker thread (BLAS cannot be stopped midway),
-    during which other BLAS calls of the process also run on one thread.
+    during which other BLAS calls of the process also run on one thread, and the interpreter
+    waits for it before exiting.
     """
     result = {}
+
+    done = threading.Event()
 
     def work():
         try:
@@ -38,11 +41,17 @@ def qr(a):
                 result["qr"] = np.linalg.qr(a)
         except BaseException as exc:       # noqa: BLE001 - handed to the caller
             result["error"] = exc
+        finally:
+            done.set()
 
-    worker = threading.Thread(target=work, name="fastinit-qr", daemon=True)
+    # Not a daemon: an interpreter that exits while an abandoned QR still runs waits for it,
+    # instead of tearing down the BLAS library under it (a segfault at exit). The wait is on
+    # an Event, not Thread.join(timeout): a KeyboardInterrupt inside join() can mark a running
+    # thread as finished (CPython 3.11), and the interpreter would then not wait for it.
+    worker = threading.Thread(target=work, name="fastinit-qr", daemon=False)
     worker.start()
-    while worker.is_alive():
-        worker.join(_WAIT_S)
+    while not done.wait(_WAIT_S):
+        pass
     if "error" in result:
         raise result["error"]
     return result["qr"]
