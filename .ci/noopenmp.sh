@@ -11,6 +11,8 @@ python -m venv "$work/venv"
 site=$("$work/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 python -c 'import sys; print("\n".join(p for p in sys.path if p.endswith("site-packages")))' \
     > "$site/base.pth"
+# the build backend and Cython, which a venv made for the tests does not hold
+"$work/venv/bin/python" -m pip install --quiet "scikit-build-core>=0.10" "cython>=3.0"
 "$work/venv/bin/python" -m pip install --quiet --no-build-isolation --no-deps \
     -C cmake.define.FASTINIT_OPENMP=OFF -C build-dir="$work/build" .
 (cd "$work" && "$work/venv/bin/python" -c \
