@@ -32,12 +32,6 @@ templates_path = ["_templates"]
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
 
-# Docstrings write an absolute value as |z| in running text, which reStructuredText reads as a
-# substitution reference: define it as the literal text (applies to the generated .rst pages).
-rst_prolog = r"""
-.. |z| replace:: \|z\|
-"""
-
 autosummary_generate = True
 autodoc_default_options = {"members": False}
 numpydoc_show_class_members = False

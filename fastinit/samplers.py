@@ -76,8 +76,8 @@ def normal(shape=None, mean=0.0, std=1.0, *, out=None, dtype=None, rng=None, thr
     float32 (within 6.5 float32 ulp) and PPND16 in float64 (about 1e-15 relative).
 
     Every value is finite: a `mean`, or a `std` for which some word would give a value
-    beyond the dtype's range (|z| reaches 6.3379583 for 32-bit words, 8.2095362 for 64-bit
-    draws), is a ValueError (README, "Range").
+    beyond the dtype's range (``|z|`` reaches 6.3379583 for 32-bit words, 8.2095362 for
+    64-bit draws), is a ValueError (README, "Range").
     """
     return _fill.fill(_fill.NORMAL,
                       lambda code: _params.normal(mean, std, -math.inf, math.inf, code),
