@@ -85,7 +85,7 @@ def random_view(r):
             try:
                 a = a.reshape(a.shape[::-1] if r.random() < 0.5 else (-1,), copy=False)
             except (ValueError, TypeError):
-                pass
+                pass        # not expressible as a view of this layout: keep the view as it is
         elif op == 3 and a.ndim > 0:
             a = np.flip(a, int(r.integers(a.ndim)))
     return a
