@@ -1,4 +1,4 @@
-"""asv benchmark suite for fastinit (see README.md, "Benchmarks").
+"""asv benchmark suite for fastinit (see docs/performance.md, "asv").
 
 Modules
 -------

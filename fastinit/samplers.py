@@ -1,6 +1,6 @@
 """The four samplers every initializer is built on: random, uniform, normal, truncated_normal.
 
-All share the keywords of the stream contract (README, "Stream contract"):
+All share the keywords of the stream contract (docs/contract.md):
 
 out : array or writable buffer, optional
     Filled in place and returned. Any layout (C, Fortran, strided, negative strides); values
@@ -77,7 +77,7 @@ def normal(shape=None, mean=0.0, std=1.0, *, out=None, dtype=None, rng=None, thr
 
     Every value is finite: a `mean`, or a `std` for which some word would give a value
     beyond the dtype's range (``|z|`` reaches 6.3379583 for 32-bit words, 8.2095362 for
-    64-bit draws), is a ValueError (README, "Range").
+    64-bit draws), is a ValueError (docs/contract.md, "Range").
     """
     return _fill.fill(_fill.NORMAL,
                       lambda code: _params.normal(mean, std, -math.inf, math.inf, code),

@@ -97,6 +97,30 @@ def test_page_code_runs(page, tmp_path):
         run_blocks(page, runnable, tmp_path)
 
 
+README = DOCS.parent / "README.md"
+
+
+def test_readme_code_runs(tmp_path):
+    # The README's examples are the first code a newcomer copies: each runs, none is skipped.
+    blocks = code_blocks(README)
+    assert len(blocks) >= 4 and not any(_skipped(opts) for _, _, opts in blocks)
+    run_blocks("README.md", [(line, src) for line, src, _ in blocks], tmp_path)
+
+
+def test_readme_is_short_and_holds_the_two_commands():
+    text = README.read_text()
+    assert len(text.splitlines()) <= 200
+    venv = "python3 -m venv .venv && . .venv/bin/activate && "
+    assert venv + "pip install . && fastinit bench" in text
+    assert venv + 'pip install ".[test]" && pytest tests' in text
+    # CI runs that same set-up and test command.
+    ci = (DOCS.parent / ".ci" / "run").read_text()
+    assert 'pip install --quiet ".[test]"' in ci and "pytest -q -p no:cacheprovider tests" in ci
+    # Every relative link of the README points at a file of the repository.
+    for target in re.findall(r"\]\(((?!https?:)[^)#]+)", text):
+        assert (DOCS.parent / target).exists(), target
+
+
 def test_every_guide_page_has_code():
     # The extractor finds the blocks (a change of fence syntax must not silently run nothing).
     counts = {p.name: len(code_blocks(p)) for p in PAGES}

@@ -137,7 +137,7 @@ SHAPES = [(5, 7), (4, 6, 8), (3, 3, 4, 8), (2, 3, 3, 4, 8), (1, 1), (8,), (), (0
 DTYPES = [None, jnp.float32, jnp.float16, jnp.bfloat16, "float32", np.float64, jnp.complex64,
           jnp.int32, "float8_e4m3fn"]
 # Where JAX's eager run fails after its abstract evaluation passed (XLA:CPU has no float16 /
-# bfloat16 QR): fastinit fills these (documented in README.md, "Differences from JAX and Keras").
+# bfloat16 QR): fastinit fills these (documented in docs/jax.md, "Differences from JAX").
 JAX_RUNTIME_GAPS = [("orthogonal", jnp.float16, (5, 7)), ("orthogonal", jnp.bfloat16, (5, 7)),
                     ("delta_orthogonal", jnp.float16, (3, 4, 8)),
                     ("delta_orthogonal", jnp.bfloat16, (3, 4, 8))]

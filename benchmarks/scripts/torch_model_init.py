@@ -6,7 +6,7 @@ side, one after the other, in every repeat, and the range (min-max) and median a
 
     .venv/bin/python benchmarks/scripts/torch_model_init.py                 # ~1.07B GPT, float32
     .venv/bin/python benchmarks/scripts/torch_model_init.py --models llama334m,gpt2-medium,gpt1b \
-        --dtypes float32,bfloat16 --repeats 3                         # the README table
+        --dtypes float32,bfloat16 --repeats 3                         # the docs/performance.md table
 
 Models: ``gpt1b`` a GPT-style stack of torch modules (``--layers``/``--d``/``--vocab``; nn.Linear
 kaiming_uniform_ + bias uniform_, nn.Embedding normal_, LayerNorm ones/zeros);
