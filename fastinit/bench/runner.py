@@ -2,6 +2,7 @@
 thread counts. Both return plain dicts (JSON-ready)."""
 
 import gc
+import itertools
 
 import fastinit
 from .limit import _limit, _measure_limit, _run_limits
@@ -38,11 +39,15 @@ def _summarise(results):
     return summary
 
 
-def _progress_printer(stream):
+def _progress_printer(stream, total):
+    """A function printing the next of `total` numbered progress lines, one per result it is
+    given, to `stream` (None: silent)."""
     if stream is None:
-        return lambda i, total, r: None
+        return lambda r: None
+    done = itertools.count(1)
 
-    def report(i, total, r):
+    def report(r):
+        i = next(done)
         if r is None:
             return
         what = "bandwidth limit" if r["case"] == "limit" else r["case"]
@@ -55,6 +60,41 @@ def _progress_printer(stream):
             tail = f"   error  ({r.get('error')})"
         print(f"[{i:>3}/{total}] {what:<26} {r['impl']:<10} {tail}", file=stream, flush=True)
     return report
+
+
+def _touch_pages(w):
+    """Write every page of the buffer (in parallel, as the fills will) before anything is timed."""
+    touch = _limit(w)
+    touch.fn()
+    if touch.cleanup is not None:
+        touch.cleanup()
+
+
+def _measure_mode(w, cases, impls, timing, report):
+    """The results of one mode (warm or fresh): the limit, then per case the limit again and
+    every implementation. `report` is called with each result that counts for the progress."""
+    if not w.fresh:
+        _touch_pages(w)
+    r = _measure_limit(w, timing)
+    report(r)
+    results = [r]
+    for case in cases:
+        # the limit again, next to this case's fills, so that a fraction of it
+        # compares two measurements taken under the same load
+        results.append(dict(_measure_limit(w, timing), case=case))
+        for impl in impls:
+            r = _measure(impl, case, lambda w, f=_IMPLS[impl], c=case: f(c, w), w, timing)
+            report(r)
+            results.append(r)
+    return results
+
+
+def _config(nbytes, dtype, shape, threads, timing, fresh, peers, auto, cases):
+    """The ``config`` entry of a `run` report: the options as they were resolved."""
+    return {"size_bytes": nbytes, "elements": nbytes // _buffer_dtype(dtype)[0].itemsize,
+            "shape": list(shape), "dtype": dtype, "threads": threads, "repeat": timing.repeat,
+            "warmup": timing.warmup, "max_time_s": timing.max_time, "fresh": bool(fresh),
+            "peers": peers, "peers_auto": auto, "cases": cases, "gb": "1e9 bytes"}
 
 
 def run(size="1GiB", dtype="float32", threads=None, peers=None, cases=None, repeat=3,
@@ -111,52 +151,27 @@ def run(size="1GiB", dtype="float32", threads=None, peers=None, cases=None, repe
     nbytes, threads, peers, cases = _check_options(size, dtype, threads, peers, cases,
                                                    repeat, warmup, max_time)
     timing = _Timing(repeat=repeat, warmup=warmup, max_time=float(max_time))
-    report = _progress_printer(progress)
     buf, fi_dtype = _make_buffer(nbytes, dtype)
     shape = _matrix_shape(buf.size)
     modes = [False, True] if fresh else [False]
     impls = ["fastinit"] + peers
-    total = len(modes) * (1 + len(cases) * len(impls))    # progress: limit rows not counted
+    # progress: the limit measured next to each case is not counted
+    report = _progress_printer(progress, len(modes) * (1 + len(cases) * len(impls)))
     results = []
-    done = 0
     try:
         for is_fresh in modes:
             w = _Workload(buf, shape, dtype, fi_dtype, threads, is_fresh)
-            if not is_fresh:
-                # touch every page (in parallel, as the fills will) before anything is timed
-                touch = _limit(w)
-                touch.fn()
-                if touch.cleanup is not None:
-                    touch.cleanup()
-            r = _measure_limit(w, timing)
-            done += 1
-            report(done, total, r)
-            results.append(r)
-            for case in cases:
-                # the limit again, next to this case's fills, so that a fraction of it
-                # compares two measurements taken under the same load
-                r = dict(_measure_limit(w, timing), case=case)
-                results.append(r)
-                for impl in impls:
-                    r = _measure(impl, case, lambda w, f=_IMPLS[impl], c=case: f(c, w), w,
-                                 timing)
-                    done += 1
-                    report(done, total, r)
-                    results.append(r)
+            results += _measure_mode(w, cases, impls, timing, report)
     finally:
         del buf
         gc.collect()
     return {
         "machine": machine_info(),
-        "config": {"size_bytes": nbytes, "elements": nbytes // _buffer_dtype(dtype)[0].itemsize,
-                   "shape": list(shape), "dtype": dtype, "threads": threads, "repeat": repeat,
-                   "warmup": warmup, "max_time_s": float(max_time), "fresh": bool(fresh), "peers": peers, "peers_auto": auto, "cases": cases,
-                   "gb": "1e9 bytes"},
+        "config": _config(nbytes, dtype, shape, threads, timing, fresh, peers, auto, cases),
         "peers": {p: (_peer_version(p) or "not installed") for p in PEERS},
         "results": results,
         "summary": _summarise(results),
     }
-
 
 
 def sweep_points(kind, size="1GiB", threads=None):
