@@ -121,4 +121,3 @@ def _resolve_peers(peers):
         raise BenchError(f"peer(s) {', '.join(missing)} requested but not importable here; "
                          f"installed peers: {', '.join(available_peers()) or 'none'}")
     return [p for p in PEERS if p in peers]           # table order, no duplicates
-

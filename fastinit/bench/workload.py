@@ -35,7 +35,6 @@ class _Prepared:
     notes: list = field(default_factory=list)
 
 
-
 def _bfloat16():
     try:
         import ml_dtypes
@@ -63,9 +62,7 @@ def _matrix_shape(n):
     return (n // c, c)
 
 
-
 def _make_buffer(nbytes, dtype):
     bdt, fi_dtype = _buffer_dtype(dtype)
     n = nbytes // bdt.itemsize
     return np.empty(n, bdt), fi_dtype
-
