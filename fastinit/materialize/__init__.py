@@ -17,7 +17,7 @@ memory:
   before anything is created; output goes to temporary names in the target directory, is
   fsync'ed and renamed into place at the end, and is deleted on any error, Ctrl-C, SIGTERM
   or SIGHUP; a run killed outright leaves temporaries that the next run to the same output
-  removes (`fastinit._atomic`);
+  removes (`fastinit.materialize.atomic`);
 * existing files are never replaced without ``force``, not even ones another process
   created while this run was writing: of concurrent runs to one output exactly one wins.
 
@@ -43,12 +43,13 @@ import numpy as np
 
 import fastinit
 
-from . import _atomic, _dtypes
-from . import _safetensors as st
-from ._engine import resolve_threads
-from ._hf_families import ARCHITECTURES, FAMILIES, Param, SpecError, params_of_config
-from ._pipe import run_cli
-from .seeding import seed_for
+from .. import _dtypes
+from .._engine import resolve_threads
+from .._pipe import run_cli
+from ..seeding import seed_for
+from . import atomic as _atomic
+from . import safetensors as st
+from .families import ARCHITECTURES, FAMILIES, Param, SpecError, params_of_config
 
 __all__ = ["materialize", "plan", "main", "parse_size", "parse_init", "Param", "Result",
            "SpecError", "SPEC_FORMAT"]
@@ -400,7 +401,7 @@ def _initializer(name):
     fn = getattr(fastinit, name, None) if not name.startswith("_") else None
     if fn is None and not name.startswith("_"):
         try:
-            from . import initializers as _inits
+            from .. import initializers as _inits
             fn = getattr(_inits, name, None)
         except ImportError:
             fn = None
@@ -617,7 +618,7 @@ def _fill_tensor(shard, offset, p, seed, threads, slab_bytes, tick):
 def _batchable(p, slab_bytes):
     """Whether `p` can join a batched run: a constant, or an initializer that is (at call
     time) one of those `fastinit.fill_many` batches."""
-    from ._many import _BY_ID
+    from .._many import _BY_ID
     if not 0 < math.prod(p.shape) * st.itemsize(p.dtype) <= slab_bytes:
         return False
     return p.init in _CONSTANTS or id(_initializer(p.init)) in _BY_ID
@@ -1204,6 +1205,3 @@ def _main(argv):
             signal.signal(getattr(signal, name), handler)
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())
