@@ -29,15 +29,16 @@ GPT2 = {"model_type": "gpt2", "n_embd": 64, "n_layer": 2, "n_head": 4, "n_positi
 HELD = r"""
 import os, sys, time
 import fastinit.materialize as fm
+from fastinit.materialize.progress import Progress
 ready, go = sys.argv[1], sys.argv[2]
-real = fm._Progress.add
+real = Progress.add
 def add(self, nbytes=0, tensors=0):
     if not os.path.exists(ready):
         open(ready, "w").close()
         while not os.path.exists(go):
             time.sleep(0.01)
     return real(self, nbytes, tensors)
-fm._Progress.add = add
+Progress.add = add
 sys.exit(fm.main(sys.argv[3:]))
 """
 
