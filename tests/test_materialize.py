@@ -24,7 +24,7 @@ import pytest  # noqa: E402
 
 import fastinit  # noqa: E402
 import fastinit.materialize as fm  # noqa: E402
-from fastinit import _safetensors  # noqa: E402
+from fastinit.materialize.safetensors import read_header  # noqa: E402
 
 SEED = 1234
 
@@ -72,7 +72,7 @@ def read_bits(folder_or_file):
              else sorted(glob.glob(os.path.join(folder_or_file, "*.safetensors"))))
     out = {}
     for path in files:
-        header, start = _safetensors.read_header(path)
+        header, start = read_header(path)
         raw = np.fromfile(path, dtype=np.uint8)
         for name, e in header.items():
             if name == "__metadata__":
@@ -462,7 +462,7 @@ def test_values_equal_in_memory_fill(tmp_path, slab_bytes):
     fm.materialize(spec, out, slab_bytes=slab_bytes, threads=2)
     got = read_bits(out)
     assert set(got) == set(SPEC["tensors"])
-    header, _ = _safetensors.read_header(out)
+    header, _ = read_header(out)
     assert header["__metadata__"] == {"format": "pt", "note": "test"}
     for name, t in SPEC["tensors"].items():
         want = reference_tensor(name, t, seed=7)
@@ -487,7 +487,7 @@ def test_file_layout_is_aligned_and_contiguous(tmp_path):
     spec = write_json(tmp_path / "spec.json", SPEC)
     out = tmp_path / "t.safetensors"
     fm.materialize(spec, out)
-    header, start = _safetensors.read_header(out)
+    header, start = read_header(out)
     assert start % 8 == 0
     regions = sorted((e["data_offsets"], e["dtype"]) for k, e in header.items()
                      if k != "__metadata__")
@@ -731,7 +731,7 @@ def test_spec_metadata_cannot_replace_format(tmp_path):
     assert os.listdir(tmp_path) == []
     doc["metadata"]["format"] = "pt"                    # the same value is harmless
     fm.materialize(doc, tmp_path / "a.safetensors")
-    header, _ = _safetensors.read_header(tmp_path / "a.safetensors")
+    header, _ = read_header(tmp_path / "a.safetensors")
     assert header["__metadata__"] == {"format": "pt", "note": "x"}
 
 
@@ -1004,7 +1004,7 @@ def test_peak_memory_far_below_checkpoint(tmp_path):
     size = os.path.getsize(out)
     assert size > 3 * 2**28
     assert peak < 300 * 2**20 < size / 2, (peak, size)
-    header, _ = _safetensors.read_header(out)
+    header, _ = read_header(out)
     assert set(header) == {"__metadata__", "t0", "t1", "t2"}
 
 

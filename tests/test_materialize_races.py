@@ -19,7 +19,7 @@ import pytest
 
 import fastinit
 import fastinit.materialize as fm
-from fastinit import _atomic
+from fastinit.materialize import atomic
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX processes and signals")
 
@@ -29,15 +29,16 @@ GPT2 = {"model_type": "gpt2", "n_embd": 64, "n_layer": 2, "n_head": 4, "n_positi
 HELD = r"""
 import os, sys, time
 import fastinit.materialize as fm
+from fastinit.materialize.progress import Progress
 ready, go = sys.argv[1], sys.argv[2]
-real = fm._Progress.add
+real = Progress.add
 def add(self, nbytes=0, tensors=0):
     if not os.path.exists(ready):
         open(ready, "w").close()
         while not os.path.exists(go):
             time.sleep(0.01)
     return real(self, nbytes, tensors)
-fm._Progress.add = add
+Progress.add = add
 sys.exit(fm.main(sys.argv[3:]))
 """
 
@@ -87,7 +88,7 @@ def spec(tmp_path):
 
 def temporaries(*folders):
     return sorted(os.path.join(f, x) for f in folders if os.path.isdir(f)
-                  for x in os.listdir(f) if _atomic.TAG in x)
+                  for x in os.listdir(f) if atomic.TAG in x)
 
 
 def _read(path):
@@ -183,7 +184,7 @@ def test_output_created_meanwhile_by_someone_else(tmp_path, spec):
 @pytest.mark.parametrize("fallback", [False, True], ids=["renameat2", "link"])
 def test_publish_never_replaces(tmp_path, monkeypatch, fallback):
     if fallback:
-        monkeypatch.setattr(_atomic, "_renameat2", None)
+        monkeypatch.setattr(atomic, "_renameat2", None)
     src = tmp_path / "src"
     src.write_text("new")
     for kind in ("file", "dir", "empty-dir", "symlink"):
@@ -197,7 +198,7 @@ def test_publish_never_replaces(tmp_path, monkeypatch, fallback):
             if kind == "dir":
                 (dst / "x").write_text("old")
         with pytest.raises(FileExistsError):
-            _atomic.publish(str(src), str(dst))
+            atomic.publish(str(src), str(dst))
         assert src.read_text() == "new"
         if kind == "file":
             assert dst.read_text() == "old"
@@ -206,10 +207,10 @@ def test_publish_never_replaces(tmp_path, monkeypatch, fallback):
     (srcdir / "f").write_text("new")
     empty = tmp_path / "dst-empty-dir"
     with pytest.raises(FileExistsError):        # os.rename would replace an empty folder
-        _atomic.publish(str(srcdir), str(empty))
+        atomic.publish(str(srcdir), str(empty))
     assert os.listdir(empty) == [] and (srcdir / "f").read_text() == "new"
-    _atomic.publish(str(src), str(tmp_path / "fresh"))
-    _atomic.publish(str(srcdir), str(tmp_path / "freshdir"))
+    atomic.publish(str(src), str(tmp_path / "fresh"))
+    atomic.publish(str(srcdir), str(tmp_path / "freshdir"))
     assert (tmp_path / "fresh").read_text() == "new" and not src.exists()
     assert (tmp_path / "freshdir" / "f").read_text() == "new" and not srcdir.exists()
 
@@ -309,24 +310,24 @@ def _dead_pid():
 
 def test_stale_means_unlocked_and_owner_gone(tmp_path):
     me = os.getpid()
-    start = _atomic._start_time(me)
+    start = atomic._start_time(me)
     dead = _dead_pid()
     names = {
-        "dead": f".m.safetensors{_atomic.TAG}{dead}-123-0123abcd",
-        "dead-old-format": f".m.safetensors{_atomic.TAG}{dead}-89abcdef",
-        "alive": f".m.safetensors{_atomic.TAG}{me}-{start or 0}-00000001",
-        "dead-but-locked": f".m.safetensors{_atomic.TAG}{dead}-5-00000002",
-        "other-output": f".n.safetensors{_atomic.TAG}{dead}-5-00000003",
-        "not-a-temporary": f".m.safetensors{_atomic.TAG}{dead}-5-zzzzzzzz",
+        "dead": f".m.safetensors{atomic.TAG}{dead}-123-0123abcd",
+        "dead-old-format": f".m.safetensors{atomic.TAG}{dead}-89abcdef",
+        "alive": f".m.safetensors{atomic.TAG}{me}-{start or 0}-00000001",
+        "dead-but-locked": f".m.safetensors{atomic.TAG}{dead}-5-00000002",
+        "other-output": f".n.safetensors{atomic.TAG}{dead}-5-00000003",
+        "not-a-temporary": f".m.safetensors{atomic.TAG}{dead}-5-zzzzzzzz",
     }
     if start is not None:       # Linux: an id in use by a process started at another time
-        names["reused-pid"] = f".m.safetensors{_atomic.TAG}{me}-{start + 1}-00000004"
+        names["reused-pid"] = f".m.safetensors{atomic.TAG}{me}-{start + 1}-00000004"
     for n in names.values():
         (tmp_path / n).write_bytes(b"x" * 100)
     fd = os.open(tmp_path / names["dead-but-locked"], os.O_RDONLY)
     try:
-        assert _atomic.lock(fd)
-        found = _atomic.stale_temporaries(str(tmp_path), ".m.safetensors", remove=True)
+        assert atomic.lock(fd)
+        found = atomic.stale_temporaries(str(tmp_path), ".m.safetensors", remove=True)
     finally:
         os.close(fd)
     want = {"dead", "dead-old-format"} | ({"reused-pid"} if start is not None else set())
@@ -336,9 +337,9 @@ def test_stale_means_unlocked_and_owner_gone(tmp_path):
 
 
 def test_temp_names_carry_pid_and_start_time():
-    name = _atomic.temp_name(".x")
-    m = _atomic._NAME.fullmatch(name)
+    name = atomic.temp_name(".x")
+    m = atomic._NAME.fullmatch(name)
     assert m and m.group("prefix") == ".x" and int(m.group("pid")) == os.getpid()
-    assert int(m.group("start")) == (_atomic._start_time(os.getpid()) or 0)
-    assert _atomic.owner_alive(os.getpid(), int(m.group("start")))
-    assert not _atomic.owner_alive(_dead_pid(), 0)
+    assert int(m.group("start")) == (atomic._start_time(os.getpid()) or 0)
+    assert atomic.owner_alive(os.getpid(), int(m.group("start")))
+    assert not atomic.owner_alive(_dead_pid(), 0)

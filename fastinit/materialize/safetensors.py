@@ -25,7 +25,7 @@ import struct
 
 import numpy as np
 
-from . import _atomic
+from . import atomic
 
 #: safetensors dtype tag and storage dtype of each output dtype (bfloat16 is stored as raw
 #: uint16 words; the samplers are told ``dtype='bfloat16'``).
@@ -150,7 +150,7 @@ class ShardFile:
         try:
             # held while the file is open: a later run sees that the temporary is in use
             # (a stale one, of a killed process, is one nobody holds)
-            _atomic.lock(self.fd)
+            atomic.lock(self.fd)
             _reserve(self.fd, size)
             os.pwrite(self.fd, header, 0)
         except BaseException:

@@ -26,37 +26,8 @@ multiple of ``n_head``, a ``pad_token_id`` outside the vocabulary.
 
 import math
 import operator
-from dataclasses import dataclass, field
 
-
-class SpecError(ValueError):
-    """The spec (a config.json or a fastinit tensor spec) cannot be materialised."""
-
-
-@dataclass
-class Param:
-    """One tensor of a checkpoint: its name, shape and the initializer that fills it.
-
-    Attributes
-    ----------
-    name : str
-    shape : tuple of int
-    init : str
-        A fastinit function name (``normal``, ``zeros``, ``xavier_uniform``, ...).
-    params : dict
-        Keyword arguments of the initializer other than the shape/out/rng ones.
-    dtype : str or None
-        Output dtype name, None for the run's default.
-    zero_rows : tuple of int
-        Rows (leading-axis indices) set to zero after the fill: the padding row of an
-        embedding, as ``nn.Embedding(padding_idx=...)`` initialises it. Dropped by an override.
-    """
-    name: str
-    shape: tuple
-    init: str
-    params: dict = field(default_factory=dict)
-    dtype: str = None
-    zero_rows: tuple = ()
+from .spec import Param, SpecError
 
 
 def _get(cfg, key, default=None, *, required=False, kind="int", minimum=None):
