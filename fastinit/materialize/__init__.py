@@ -36,7 +36,8 @@ Submodules, in the order a run uses them:
 * `writing`: `materialize` and `Result`: the steps in order, and cleanup on failure.
 * `cli`: ``fastinit materialize`` (`main`).
 
-See the README section on ``fastinit materialize`` for the spec schema, the CLI and the benchmark.
+The documentation's ``fastinit materialize`` page (docs/materialize.md) has the spec schema and
+the command line; the Performance page has the benchmark.
 """
 
 from . import fill as _fill

@@ -69,7 +69,8 @@ def materialize(spec, out, *, dtype=None, seed=None, max_shard_size=None, overri
     spec : str, os.PathLike or dict
         A Hugging Face ``config.json`` (``model_type`` llama, mistral, qwen2 or gpt2; a
         folder holding one also works) or a fastinit tensor spec (``.json``, ``.yaml``/
-        ``.yml``), or the parsed dict of either. See the README (``fastinit materialize``) for the schema.
+        ``.yml``), or the parsed dict of either. The schema is in the documentation's
+        ``fastinit materialize`` page (docs/materialize.md).
     out : str or os.PathLike
         A path ending in ``.safetensors`` writes one file. Anything else is a folder laid out
         like ``save_pretrained``: ``model.safetensors``, or shards
