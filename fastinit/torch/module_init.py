@@ -198,6 +198,97 @@ def _storage_key(t):
         return None
 
 
+def _parameter_names(module, prefix):
+    """id(parameter) -> its first qualified name; refuses lazy and meta parameters."""
+    names, params = {}, {}
+    for name, p in module.named_parameters(prefix=prefix):
+        params[id(p)] = p
+        if isinstance(p, torch.nn.parameter.UninitializedParameter):
+            raise ValueError(f"parameter {name!r} is uninitialized (a lazy module): run a "
+                             f"forward pass first")
+        names.setdefault(id(p), name)
+    meta = [n for pid, n in names.items() if _is_meta(params[pid])]
+    if meta:
+        raise ValueError(f"init_module: {len(meta)} parameter(s) are on the meta device and have "
+                         f"no memory ({meta[:4]}{' ...' if len(meta) > 4 else ''}); call "
+                         f"module.to_empty(device=...) first")
+    return names
+
+
+def _plan(module, prefix):
+    """What to run, children before their parents: ``(handler, module, name)`` for a known
+    scheme, ``(None, module, name, method)`` for a module's own reset method."""
+    table = _known_handlers()
+    plan = []
+    for mname, m in reversed(list(module.named_modules(prefix=prefix))):
+        fn, meth = _handler_for(m, table)
+        if fn is not None:
+            plan.append((fn, m, mname))
+        elif meth is not None:
+            plan.append((None, m, mname, meth))
+    return plan
+
+
+class _CallStreams:
+    """The streams of the ``torch.nn.init`` calls a module's own reset method makes: that of
+    the parameter written (found by object, else by the storage region it views), else
+    ``<module name>#call<k>`` for the k-th unnamed call of that module."""
+
+    def __init__(self, module, prefix, ctx):
+        self.ctx = ctx
+        self.pid_of = {n: pid for pid, n in ctx.names.items()}
+        self.calls = {}
+        self.by_storage = {}
+        for name, p in module.named_parameters(prefix=prefix):
+            key = _storage_key(p)
+            if key is not None:
+                self.by_storage.setdefault(key, name)
+
+    def resolver(self, mname):
+        """tensor -> its stream, for the calls of module `mname`'s reset method."""
+        ctx = self.ctx
+
+        def resolve(t):
+            name = ctx.names.get(id(t))
+            if name is None:
+                key = _storage_key(t)
+                name = self.by_storage.get(key) if key is not None else None
+            if name is None:
+                k = self.calls.get(mname, 0)
+                self.calls[mname] = k + 1
+                name = f"{mname}#call{k}"
+            elif name in self.pid_of:
+                ctx.done.add(self.pid_of[name])
+            return seed_for(ctx.seed, name)
+        return resolve
+
+
+def _run_plan(plan, ctx, streams, threads):
+    """Run the handlers and reset methods of `plan` (`streams`: None when it has no reset
+    methods)."""
+    # The known schemes' fills are recorded and written in one batched engine call; a
+    # module's own reset method runs with everything before it written.
+    dfr = Deferral(threads)
+    with contextlib.ExitStack() as stack:
+        stack.callback(dfr.finish)               # also on an error: what was recorded is written
+        if streams is not None:
+            stack.enter_context(patch(threads=threads))
+        stack.enter_context(deferring(dfr))
+        stack.enter_context(guarding(dfr))
+        for item in plan:
+            if item[0] is not None:
+                item[0](item[1], ctx)
+                continue
+            _, m, mname, meth = item
+            dfr.finish()
+            inner = patch(threads=threads)
+            inner._resolver = streams.resolver(mname)
+            with inner, deferring(None):
+                getattr(m, meth)()
+            for p in m.parameters(recurse=False):
+                ctx.mark(p)
+
+
 def init_module(module, seed=None, *, rng=None, generator=None, threads=None, prefix=""):
     r"""Re-initialise every parameter of `module` with each submodule's own default scheme.
 
@@ -270,75 +361,12 @@ def init_module(module, seed=None, *, rng=None, generator=None, threads=None, pr
     if not isinstance(module, torch.nn.Module):
         raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
     seed = _model_seed(seed, rng, generator)
-    names, params = {}, {}
-    for name, p in module.named_parameters(prefix=prefix.rstrip(".") if prefix else ""):
-        params[id(p)] = p
-        if isinstance(p, torch.nn.parameter.UninitializedParameter):
-            raise ValueError(f"parameter {name!r} is uninitialized (a lazy module): run a "
-                             f"forward pass first")
-        names.setdefault(id(p), name)
-    meta = [n for pid, n in names.items() if _is_meta(params[pid])]
-    if meta:
-        raise ValueError(f"init_module: {len(meta)} parameter(s) are on the meta device and have "
-                         f"no memory ({meta[:4]}{' ...' if len(meta) > 4 else ''}); call "
-                         f"module.to_empty(device=...) first")
+    prefix = prefix.rstrip(".") if prefix else ""
+    names = _parameter_names(module, prefix)
     ctx = _Ctx(seed, names, threads)
-    table = _known_handlers()
-    order = list(module.named_modules(prefix=prefix.rstrip(".") if prefix else ""))
-    custom = []
-    plan = []
-    for mname, m in reversed(order):             # children before their parents
-        fn, meth = _handler_for(m, table)
-        if fn is not None:
-            plan.append((fn, m, mname))
-        elif meth is not None:
-            plan.append((None, m, mname, meth))
-            custom.append(m)
-    by_storage = {}
-    if custom:
-        for name, p in module.named_parameters(prefix=prefix.rstrip(".") if prefix else ""):
-            key = _storage_key(p)
-            if key is not None:
-                by_storage.setdefault(key, name)
-    calls = {}
-    pid_of = {n: pid for pid, n in names.items()}
-
-    def resolver_for(mname):
-        def resolve(t):
-            name = names.get(id(t))
-            if name is None:
-                key = _storage_key(t)
-                name = by_storage.get(key) if key is not None else None
-            if name is None:
-                k = calls.get(mname, 0)
-                calls[mname] = k + 1
-                name = f"{mname}#call{k}"
-            elif name in pid_of:
-                ctx.done.add(pid_of[name])
-            return seed_for(seed, name)
-        return resolve
-
-    # The known schemes' fills are recorded and written in one batched engine call; a
-    # module's own reset method runs with everything before it written.
-    dfr = Deferral(threads)
-    with contextlib.ExitStack() as stack:
-        stack.callback(dfr.finish)               # also on an error: what was recorded is written
-        if custom:
-            stack.enter_context(patch(threads=threads))
-        stack.enter_context(deferring(dfr))
-        stack.enter_context(guarding(dfr))
-        for item in plan:
-            if item[0] is not None:
-                item[0](item[1], ctx)
-                continue
-            _, m, mname, meth = item
-            dfr.finish()
-            inner = patch(threads=threads)
-            inner._resolver = resolver_for(mname)
-            with inner, deferring(None):
-                getattr(m, meth)()
-            for p in m.parameters(recurse=False):
-                ctx.mark(p)
+    plan = _plan(module, prefix)
+    custom = any(item[0] is None for item in plan)
+    _run_plan(plan, ctx, _CallStreams(module, prefix, ctx) if custom else None, threads)
     left = [n for pid, n in names.items() if pid not in ctx.done]
     if left:
         warnings.warn(f"init_module: no initialization scheme is known for "
