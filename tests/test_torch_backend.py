@@ -19,6 +19,9 @@ import torch.nn as nn  # noqa: E402
 
 import fastinit  # noqa: E402
 import fastinit.torch as ft  # noqa: E402
+import fastinit.torch.state as ft_state  # noqa: E402
+import fastinit.torch.streams as ft_streams  # noqa: E402
+import fastinit.torch.writing as ft_writing  # noqa: E402
 from fastinit.seeding import seed_for  # noqa: E402
 
 DTYPES = [torch.float32, torch.float64, torch.float16, torch.bfloat16]
@@ -182,13 +185,19 @@ def test_host_copy_path(monkeypatch, dtype):
         if kw:
             getattr(ft, name)(torch.empty(shape, dtype=dtype), *args, rng=g)
         refs[name, "state"] = state(g)
-    monkeypatch.setattr(ft, "_direct", lambda t: False)
+    forced = []                                   # the tensors sent down the host path
+    monkeypatch.setattr(ft_writing, "_direct", lambda t: forced.append(t) or False)
     monkeypatch.setattr(ft, "HOST_BLOCK_BYTES", 200)
+    full = (slice(0, 37), slice(0, 23))
+    # the public setting is the one the write path reads: several pieces
+    assert len(list(ft_writing._host_pieces(torch.empty(37, 23, dtype=dtype), full, True))) > 1
     for name, args in cases:
         shape = (8, 6, 5) if name == "dirac_" else (37, 23)
         kw = {} if name in ("eye_", "dirac_") else {"rng": 4}
         t = torch.full(shape, float("nan"), dtype=dtype)
+        before = len(forced)
         getattr(ft, name)(t, *args, **kw)
+        assert len(forced) > before, name
         assert same_bits(t, refs[name]), name
         if kw:
             g = np.random.default_rng(8)
@@ -233,7 +242,7 @@ def test_advance_matches_numpy():
                 if pre:
                     a.random(dtype=np.float32)
                     b.random(dtype=np.float32)
-                ft._advance(a, n, word32)
+                ft_streams._advance(a, n, word32)
                 if word32:
                     b.random(n, dtype=np.float32)
                 else:
@@ -506,9 +515,9 @@ def test_patch_scans_module_level_references():
     try:
         with ft.patch():
             assert is_routed(mod.trunc_normal_, "trunc_normal_")
-            assert mod.keep is ft._ORIG["normal_"]
-            assert mod.INITS["normal_"] is ft._ORIG["normal_"] and mod.INITS["other"] == 3
-            assert main.uniform_ is ft._ORIG["uniform_"]
+            assert mod.keep is ft_state._ORIG["normal_"]
+            assert mod.INITS["normal_"] is ft_state._ORIG["normal_"] and mod.INITS["other"] == 3
+            assert main.uniform_ is ft_state._ORIG["uniform_"]
         assert mod.trunc_normal_ is torch.nn.init.trunc_normal_
         original = mod.trunc_normal_
         with ft.patch(scan_modules=False):

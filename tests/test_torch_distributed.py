@@ -18,6 +18,7 @@ import torch.distributed as dist  # noqa: E402
 import torch.nn as nn  # noqa: E402
 
 import fastinit.torch as ft  # noqa: E402
+import fastinit.torch.distributed as ft_distributed  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not (dist.is_available() and dist.is_gloo_available()),
                                 reason="torch.distributed with gloo is not available")
@@ -217,8 +218,8 @@ def test_shard_block_of_plain_tensor():
 
 
 def test_runs_split_index_arrays():
-    assert ft._runs(np.array([0, 1, 2, 5, 6, 9])) == [(0, 3, 0), (3, 5, 5), (5, 6, 9)]
-    assert ft._runs(np.array([], dtype=np.int64)) == [(0, 0, 0)]
+    assert ft_distributed._runs(np.array([0, 1, 2, 5, 6, 9])) == [(0, 3, 0), (3, 5, 5), (5, 6, 9)]
+    assert ft_distributed._runs(np.array([], dtype=np.int64)) == [(0, 0, 0)]
 
 
 def test_per_name_stream_is_the_documented_derivation():

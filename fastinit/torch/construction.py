@@ -13,9 +13,7 @@ pages as they go. The values are those of ``with fastinit.torch.patch(rng=...)``
 """
 
 import functools
-import math
 import mmap
-import threading
 import weakref
 
 import numpy as np
@@ -23,7 +21,10 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
-from . import _engine, _fill, samplers as _fs
+from .. import _engine, _fill, samplers as _fs
+from .patching import patch
+from .state import deferring
+from .writing import _numpy_view
 
 _SAMPLERS = (_fs.uniform, _fs.normal, _fs.truncated_normal)
 _NUMPY = {torch.float32: np.float32, torch.float64: np.float64, torch.float16: np.float16,
@@ -33,29 +34,6 @@ _PAGE = mmap.PAGESIZE
 # pages; smaller ones are packed at cache-line alignment.
 _OWN_PAGES = 1 << 16
 _BENIGN = (torch.ops.aten.detach.default, torch.ops.aten.alias.default)
-
-_local = threading.local()
-
-
-def active():
-    """The Deferral collecting this thread's fills, or None."""
-    return getattr(_local, "deferral", None)
-
-
-class deferring:
-    """Context: this thread's fastinit.torch fills go to `deferral` (None: none)."""
-
-    def __init__(self, deferral):
-        self.deferral = deferral
-
-    def __enter__(self):
-        self.prev = active()
-        _local.deferral = self.deferral
-        return self.deferral
-
-    def __exit__(self, *exc):
-        _local.deferral = self.prev
-        return False
 
 
 def _key(t):
@@ -85,7 +63,7 @@ class Deferral:
         self.pinned = set()        # storages that views were taken of: filled where they are
         self.internal = 0          # > 0 while this object itself runs torch operations
 
-    # called by fastinit.torch._write
+    # called by writing._write
     def write(self, d, fill, rng, threads):
         """Record ``fill(out=<d.local>, rng=rng)``; False when it must run now instead."""
         local = d.local
@@ -100,7 +78,6 @@ class Deferral:
         old = self.pending.get(key)
         if old is not None and old.region != region:
             self.flush_key(key)
-        from .torch import _numpy_view
         self.internal += 1
         try:
             arr, dt = _numpy_view(local)
@@ -197,7 +174,6 @@ class Deferral:
 def _bind(p):
     """The plan, writing into the pending tensor's memory."""
     if p.plan.arr is None:
-        from .torch import _numpy_view
         p.plan.arr = _numpy_view(p.local)[0]
     return p.plan
 
@@ -344,7 +320,6 @@ def build(factory, *args, dtype=None, rng=None, threads=None, **kwargs):
     >>> all(torch.equal(a, b) for a, b in zip(model.parameters(), ref.parameters()))
     True
     """
-    from .torch import patch
     if not callable(factory):
         raise TypeError(f"factory must be callable, got {type(factory).__name__}")
     if dtype is not None:
