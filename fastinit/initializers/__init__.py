@@ -37,8 +37,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from . import _dtypes, _engine, _layout, _linalg, _params, _rng, fans as _fans, samplers
-from .gains import calculate_gain
+from .. import _dtypes, _engine, _layout, _linalg, _params, _rng, fans as _fans, samplers
+from ..gains import calculate_gain
 
 __all__ = [
     "variance_scaling",
@@ -229,10 +229,10 @@ def _allocate(t):
 
 def _caller_level():
     """stacklevel for warnings.warn that points at the first frame outside fastinit."""
-    here = os.path.dirname(os.path.abspath(__file__))
+    # the package's folder, with its subpackages (this module lives one level down)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
     frame, level = sys._getframe(1), 1
-    while frame is not None and os.path.dirname(os.path.abspath(
-            frame.f_code.co_filename)) == here:
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(root):
         frame, level = frame.f_back, level + 1
     return level
 
