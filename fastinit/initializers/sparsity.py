@@ -61,32 +61,55 @@ def sparse(shape=None, sparsity=None, std=0.01, *, out=None, dtype=None, rng=Non
     _params.normal(0.0, float(std), -math.inf, math.inf, t.code)    # the values' range
     if t.empty:
         return _noop(t, rng, threads)
-    rows, cols = t.gshape
-    nzero = math.ceil(sp * rows)
-    key_dtype = np.float64 if t.code == _dtypes.F64 else np.float32
     _engine.resolve_threads(threads)
     _rng.resolve(rng)                       # type checks and messages, nothing consumed
-    # One Generator for both draws (an int seed must not restart the stream for the keys).
-    stream = rng if isinstance(rng, np.random.Generator) else np.random.Generator(
-        rng if type(rng) is np.random.PCG64 else np.random.PCG64(rng))
-    kw = dict(out=t.out, dtype=_sampler_dtype(t), rng=stream, threads=threads)
-    shape_arg = t.bshape if t.out is None else None
+    stream = _one_generator(rng)
+    nzero = math.ceil(sp * t.gshape[0])
     if global_shape is None:
-        res = samplers.normal(shape_arg, 0.0, std, **kw)
-        keys = samplers.random((rows, cols), dtype=key_dtype, rng=stream, threads=threads)
-        zero = _lowest(keys, nzero)
+        res, zero = _draw_full(t, std, nzero, stream, threads)
     else:
-        ri, ci = _full_index(t)
-        res = samplers.normal(shape_arg, 0.0, std, global_shape=(2, rows, cols),
-                              index=(0, ri, ci), **kw)
-        keys = samplers.random(None, dtype=key_dtype, rng=stream, threads=threads,
-                               global_shape=(2, rows, cols), index=(1, slice(None), ci))
-        zero = _lowest(keys.reshape(rows, -1), nzero)
-        zero = zero[ri] if isinstance(ri, slice) else zero[operator.index(ri) % rows]
-        zero = zero.reshape(t.bshape)
+        res, zero = _draw_block(t, std, nzero, stream, threads)
     arr = _layout.as_writable_array(res)
     arr[zero] = 0          # +0.0 has all bits 0 in every float format, uint16 buffers too
     return res
+
+
+def _one_generator(rng):
+    """One Generator for both draws (an int seed must not restart the stream for the keys)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    return np.random.Generator(rng if type(rng) is np.random.PCG64 else np.random.PCG64(rng))
+
+
+def _values(t, std, stream, threads, **block):
+    """The N(0, std^2) values, into `out` or a new array; `block`: global_shape=, index=."""
+    return samplers.normal(t.bshape if t.out is None else None, 0.0, std, out=t.out,
+                           dtype=_sampler_dtype(t), rng=stream, threads=threads, **block)
+
+
+def _key_dtype(t):
+    return np.float64 if t.code == _dtypes.F64 else np.float32
+
+
+def _draw_full(t, std, nzero, stream, threads):
+    """(values, mask of the zeros) of a full fill: the values, then the next n words as keys."""
+    res = _values(t, std, stream, threads)
+    keys = samplers.random(t.gshape, dtype=_key_dtype(t), rng=stream, threads=threads)
+    return res, _lowest(keys, nzero)
+
+
+def _draw_block(t, std, nzero, stream, threads):
+    """(values, mask of the zeros) of a block: the full fill's words, read as blocks of a
+    (2, rows, cols) tensor, values from [0] and the keys of the block's whole columns from
+    [1] (a column's zeros depend on all its rows)."""
+    rows, cols = t.gshape
+    ri, ci = _full_index(t)
+    res = _values(t, std, stream, threads, global_shape=(2, rows, cols), index=(0, ri, ci))
+    keys = samplers.random(None, dtype=_key_dtype(t), rng=stream, threads=threads,
+                           global_shape=(2, rows, cols), index=(1, slice(None), ci))
+    zero = _lowest(keys.reshape(rows, -1), nzero)
+    zero = zero[ri] if isinstance(ri, slice) else zero[operator.index(ri) % rows]
+    return res, zero.reshape(t.bshape)
 
 
 def _check_std(std):
