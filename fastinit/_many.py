@@ -74,6 +74,30 @@ def _unpack(item, i):
     return fn, out, kwargs
 
 
+def _plan(collector, i, item):
+    """Validate items[i] and have its function record its one fill in `collector` (nothing
+    is written yet); return its output."""
+    fn, out, kwargs = _unpack(item, i)
+    fn = _resolve_fn(fn, i)
+    bad = [k for k in kwargs if k in _RESERVED or not isinstance(k, str)]
+    if bad:
+        raise TypeError(f"items[{i}]: {bad[0]!r} is not an argument fill_many passes on "
+                        f"(the item's out is the output; threads= is fill_many's)")
+    if out is None:
+        raise TypeError(f"items[{i}]: out must be an array or a writable buffer, got None")
+    n_before = len(collector.plans)
+    try:
+        arr = _layout.as_writable_array(out)
+        if arr.dtype.kind == "c":
+            raise TypeError(f"complex outputs are not batched; call {fn.__name__} directly")
+        fn(out=out, **kwargs)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"items[{i}] ({fn.__name__}): {exc}") from exc
+    if len(collector.plans) - n_before > 1:     # pragma: no cover (guard)
+        raise RuntimeError(f"items[{i}]: {fn.__name__} made more than one fill")
+    return out
+
+
 def fill_many(items, *, threads=None):
     """Fill many outputs, each with its own initializer, parameters and stream, in one call.
 
@@ -139,33 +163,10 @@ def fill_many(items, *, threads=None):
         raise TypeError(f"items must be an iterable of FillSpec or (fn, out[, kwargs]) "
                         f"tuples, got {type(items).__name__}")
     items = list(items)
-    outs = []
     collector = _fill.Collector(commit=False)
     try:
         with _fill.collecting(collector):
-            for i, item in enumerate(items):
-                fn, out, kwargs = _unpack(item, i)
-                fn = _resolve_fn(fn, i)
-                bad = [k for k in kwargs if k in _RESERVED or not isinstance(k, str)]
-                if bad:
-                    raise TypeError(f"items[{i}]: {bad[0]!r} is not an argument fill_many "
-                                    f"passes on (the item's out is the output; threads= is "
-                                    f"fill_many's)")
-                if out is None:
-                    raise TypeError(f"items[{i}]: out must be an array or a writable buffer, "
-                                    f"got None")
-                n_before = len(collector.plans)
-                try:
-                    arr = _layout.as_writable_array(out)
-                    if arr.dtype.kind == "c":
-                        raise TypeError(f"complex outputs are not batched; call "
-                                        f"{fn.__name__} directly")
-                    fn(out=out, **kwargs)
-                except (TypeError, ValueError) as exc:
-                    raise type(exc)(f"items[{i}] ({fn.__name__}): {exc}") from exc
-                if len(collector.plans) - n_before > 1:     # pragma: no cover (guard)
-                    raise RuntimeError(f"items[{i}]: {fn.__name__} made more than one fill")
-                outs.append(out)
+            outs = [_plan(collector, i, item) for i, item in enumerate(items)]
         _fill.run(collector.plans, nthreads)
         # only now, with every output written, do the Generators move on
         for bg, state in collector.final_states():

@@ -137,14 +137,28 @@ def compute_fans(shape, *, in_axis=None, out_axis=None, batch_axis=(), layout=No
         if batch_axis not in ((), None) and dims:
             _axes(batch_axis, len(dims), "batch_axis")
         return fan_in, fan_out
+    if len(dims) < 2 and not explicit:
+        fi, fo = _fans_below_2d(dims, key, batch_axis)
+    else:
+        fi, fo = _fans_from_axes(dims, in_ax, out_ax, batch_axis)
+    return (fi if fan_in is None else fan_in, fo if fan_out is None else fan_out)
+
+
+def _fans_below_2d(dims, key, batch_axis):
+    """Fans of a 0-D or 1-D shape with the layout's own axes: Keras's rule (fans 1 and
+    shape[0]) for the ``keras`` layout, PyTorch's error for the others."""
+    if key == "keras" and not batch_axis:
+        n = dims[0] if len(dims) == 1 else 1
+        return n, n
+    raise ValueError("Fan in and fan out can not be computed for tensor with fewer than "
+                     f"2 dimensions (shape {dims}); pass fan_in= and fan_out=, or in_axis= "
+                     f"and out_axis=")
+
+
+def _fans_from_axes(dims, in_ax, out_ax, batch_axis):
+    """Fans as products over the axes: fan_in over every axis that is neither an output nor
+    a batch axis, fan_out likewise (so the kernel axes count in both)."""
     ndim = len(dims)
-    if ndim < 2 and not explicit:
-        if key == "keras" and not batch_axis:
-            n = dims[0] if ndim == 1 else 1
-            return (n if fan_in is None else fan_in, n if fan_out is None else fan_out)
-        raise ValueError("Fan in and fan out can not be computed for tensor with fewer than "
-                         f"2 dimensions (shape {dims}); pass fan_in= and fan_out=, or in_axis= "
-                         f"and out_axis=")
     if ndim == 0:
         raise ValueError("fans of a 0-dimensional shape need fan_in= and fan_out=")
     ins = _axes(in_ax, ndim, "in_axis")
@@ -155,4 +169,4 @@ def compute_fans(shape, *, in_axis=None, out_axis=None, batch_axis=(), layout=No
                          f"out_axis={out_ax!r}")
     fi = math.prod(n for i, n in enumerate(dims) if i not in outs and i not in batch)
     fo = math.prod(n for i, n in enumerate(dims) if i not in ins and i not in batch)
-    return (fi if fan_in is None else fan_in, fo if fan_out is None else fan_out)
+    return fi, fo

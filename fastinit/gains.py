@@ -70,19 +70,24 @@ def calculate_gain(nonlinearity, param=None):
         if nonlinearity == "relu":
             return math.sqrt(2.0)
         if nonlinearity == "leaky_relu":
-            if param is None:
-                slope = 0.01
-            elif isinstance(param, numbers.Real) and not isinstance(param, bool) \
-                    and math.isfinite(float(param)):
-                slope = float(param)
-            else:
-                raise ValueError(f"negative_slope {param} not a valid number")
-            try:
-                square = slope ** 2
-            except OverflowError:
-                raise ValueError(f"negative_slope {param} not a valid number: its square "
-                                 f"overflows") from None
-            return math.sqrt(2.0 / (1 + square))
+            return _leaky_relu_gain(param)
         if nonlinearity == "selu":
             return 3.0 / 4
     raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
+
+
+def _leaky_relu_gain(param):
+    """sqrt(2 / (1 + slope^2)) for the negative slope `param` (0.01 when None)."""
+    if param is None:
+        slope = 0.01
+    elif isinstance(param, numbers.Real) and not isinstance(param, bool) \
+            and math.isfinite(float(param)):
+        slope = float(param)
+    else:
+        raise ValueError(f"negative_slope {param} not a valid number")
+    try:
+        square = slope ** 2
+    except OverflowError:
+        raise ValueError(f"negative_slope {param} not a valid number: its square "
+                         f"overflows") from None
+    return math.sqrt(2.0 / (1 + square))

@@ -472,6 +472,18 @@ def test_zero_element_warning_matches_torch():
     assert str(ours[0].message) == str(theirs[0].message) == EMPTY_MSG
 
 
+@pytest.mark.parametrize("call", [
+    lambda: fi.he_uniform((0, 3)), lambda: fi.eye((0, 3)), lambda: fi.orthogonal((0, 3)),
+    lambda: fi.sparse((0, 3), 0.5),
+    lambda: fi.fill_many([("he_uniform", np.empty((0, 3), np.float32))])])
+def test_zero_element_warning_points_at_the_caller(call):
+    # the warning names the user's line, not one inside fastinit (PyTorch's stacklevel),
+    # also when another fastinit module makes the call
+    with pytest.warns(UserWarning, match=EMPTY_MSG) as caught:
+        call()
+    assert caught[0].filename == __file__
+
+
 # --- complex -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("cdt", [np.complex64, np.complex128])
