@@ -185,6 +185,10 @@ def test_output_created_meanwhile_by_someone_else(tmp_path, spec):
 def test_publish_never_replaces(tmp_path, monkeypatch, fallback):
     if fallback:
         monkeypatch.setattr(atomic, "_renameat2", None)
+    # Each case must take its own path: renameat2 never links, the fallback always does.
+    links = []
+    real_link = os.link
+    monkeypatch.setattr(os, "link", lambda *a, **k: (links.append(a), real_link(*a, **k))[1])
     src = tmp_path / "src"
     src.write_text("new")
     for kind in ("file", "dir", "empty-dir", "symlink"):
@@ -213,6 +217,7 @@ def test_publish_never_replaces(tmp_path, monkeypatch, fallback):
     atomic.publish(str(srcdir), str(tmp_path / "freshdir"))
     assert (tmp_path / "fresh").read_text() == "new" and not src.exists()
     assert (tmp_path / "freshdir" / "f").read_text() == "new" and not srcdir.exists()
+    assert bool(links) == fallback, links
 
 
 # --- item: signals and killed runs leave nothing behind for long ----------------------------------
