@@ -58,9 +58,10 @@ html_sidebars = {"*": []}
 mathjax3_config = {"loader": {"load": ["[tex]/textmacros"]},
                    "tex": {"packages": {"[+]": ["textmacros"]}}}
 
-# MathJax comes from its CDN; a build for reading offline can point at a local copy.
-# (FASTINIT_DOCS_MATHJAX=file:///usr/share/javascript/mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML
-# with Debian's libjs-mathjax, which is MathJax 2.)
+# MathJax comes from its CDN; a build for reading offline can point at a local copy: a MathJax 3
+# tex-mml-chtml.js (with its input/tex/extensions folder beside it), or, with Debian's
+# libjs-mathjax, MathJax 2:
+# FASTINIT_DOCS_MATHJAX=file:///usr/share/javascript/mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML
 if os.environ.get("FASTINIT_DOCS_MATHJAX"):
     mathjax_path = os.environ["FASTINIT_DOCS_MATHJAX"]
     if "MathJax.js" in mathjax_path:
