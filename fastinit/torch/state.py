@@ -13,9 +13,6 @@ import torch
 _INIT = torch.nn.init
 #: The public names of torch.nn.init that fastinit.torch mirrors (torch 2.13's __all__).
 TORCH_NAMES = tuple(_INIT.__all__)
-# torch's own functions, captured at import: what fastinit.torch delegates to. (torch's private
-# _no_grad_* helpers are not replaced: torch's functions, called for what fastinit hands back
-# to torch, look them up in torch.nn.init at call time.)
 
 
 def _is_fastinit_torch(fn):
@@ -43,6 +40,9 @@ def _torch_original(name):
     return fn
 
 
+# torch's own functions, captured at import: what fastinit.torch delegates to. (torch's private
+# _no_grad_* helpers are not replaced: torch's functions, called for what fastinit hands back
+# to torch, look them up in torch.nn.init at call time.)
 _ORIG = {name: _torch_original(name) for name in TORCH_NAMES}
 
 
