@@ -21,7 +21,7 @@ Conventions shared by every function here:
   `constant`, `zeros` and `ones` skip the warning (an empty constant fill is not suspicious).
 * Every argument is validated before anything is written; a bad call leaves `out` untouched
   and a Generator unconsumed. A scale (fans, gain, scale) whose samples could leave the
-  dtype's finite range is a ValueError naming those parameters (README, "Range").
+  dtype's finite range is a ValueError naming those parameters (docs/contract.md, "Range").
 * `*_normal` means the plain, untruncated normal of the papers and of PyTorch; the truncated
   normal of JAX/Keras (same variance) is ``variance_scaling(..., distribution='truncated_normal')``.
 
