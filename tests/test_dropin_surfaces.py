@@ -100,17 +100,25 @@ def test_jax_monkeypatched_with_fastinit_does_not_recurse(monkeypatch):
 def test_jax_reload_with_fastinit_installed():
     pytest.importorskip("jax")
     out = _run("""
-        import importlib, json
+        import importlib, json, sys
         import jax.nn.initializers as JI, fastinit.jax as fj
         orig = JI.normal
         JI.normal, JI.variance_scaling = fj.normal, fj.variance_scaling
         fj2 = importlib.reload(fj)
-        ok = fj2._ref.normal is orig and fj2._ref.variance_scaling.__module__ != "fastinit.jax"
-        a = fj2.normal()(None, (4, 3), rng=1)
-        b = fj2.he_normal()(None, (4, 3), rng=1)
-        print("RESULT" + json.dumps({"ok": ok, "shapes": [a.shape, b.shape]}))
+        # reloading the package re-runs only its __init__: a fresh import of the package and
+        # all its submodules is what captures JAX's functions again
+        old = sys.modules["fastinit.jax.originals"]
+        for name in [m for m in sys.modules if m.startswith("fastinit.jax")]:
+            del sys.modules[name]
+        fj3 = importlib.import_module("fastinit.jax")
+        ref = sys.modules["fastinit.jax.originals"]._ref
+        ok = (fj3 is not fj and ref is not old._ref and ref.normal is orig
+              and ref.variance_scaling.__module__.split(".")[0] != "fastinit")
+        shapes = [f()(None, (4, 3), rng=1).shape
+                  for f in (fj2.normal, fj2.he_normal, fj3.normal, fj3.he_normal)]
+        print("RESULT" + json.dumps({"ok": ok, "shapes": shapes}))
     """)
-    assert out["ok"] and out["shapes"] == [[4, 3], [4, 3]], out
+    assert out["ok"] and out["shapes"] == [[4, 3]] * 4, out
 
 
 # --- keras -------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ stats = pytest.importorskip("scipy.stats")
 
 import fastinit  # noqa: E402
 import fastinit.jax as fj  # noqa: E402
+from fastinit.jax.factories import _compute_fans  # noqa: E402
 
 JI = jax.nn.initializers
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -356,7 +357,7 @@ def _trunc_kurtosis(a):
 @pytest.mark.parametrize("shape", [(512, 512), (3, 3, 128, 256)])
 def test_variance_scaling_family_statistics(name, shape):
     scale, mode, dist = VS_NAMED[name]
-    fi, fo = fj._compute_fans(shape)
+    fi, fo = _compute_fans(shape)
     n = {"fan_in": fi, "fan_out": fo, "fan_avg": (fi + fo) / 2}[mode]
     std = math.sqrt(scale / n)
     for module in (fj, JI):
