@@ -32,6 +32,7 @@ Submodules, in the order a run uses them:
 * `fill`: filling a shard's tensors in place, slab by slab or in batched runs.
 * `safetensors`: the safetensors format: header layout, shard files mapped a region at a time.
 * `atomic`: temporary names, stale-temporary cleanup, no-replace publishing, folder locks.
+* `libc`: the libc calls the os module lacks (renameat2, sync_file_range), loaded with ctypes.
 * `progress`: the progress line.
 * `writing`: `materialize` and `Result`: the steps in order, and cleanup on failure.
 * `cli`: ``fastinit materialize`` (`main`).

@@ -18,12 +18,13 @@ Used by `fastinit.materialize`; nothing here knows about checkpoints.
 """
 
 import ctypes
-import ctypes.util
 import errno
 import os
 import re
 import shutil
 import uuid
+
+from .libc import libc_function
 
 try:
     import fcntl
@@ -178,19 +179,9 @@ class FolderLock:
         self.fd = None
 
 
-def _load_renameat2():
-    """libc's renameat2 (Linux, glibc 2.28+), or None."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        fn = libc.renameat2
-    except (OSError, AttributeError):
-        return None
-    fn.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint)
-    fn.restype = ctypes.c_int
-    return fn
-
-
-_renameat2 = _load_renameat2()
+# Linux, glibc 2.28+
+_renameat2 = libc_function("renameat2", (ctypes.c_int, ctypes.c_char_p, ctypes.c_int,
+                                           ctypes.c_char_p, ctypes.c_uint))
 _AT_FDCWD = -100
 _RENAME_NOREPLACE = 1
 

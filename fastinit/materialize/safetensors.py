@@ -16,7 +16,6 @@ soon as the view is done with.
 """
 
 import ctypes
-import ctypes.util
 import json
 import math
 import mmap
@@ -26,6 +25,7 @@ import struct
 import numpy as np
 
 from . import atomic
+from .libc import libc_function
 
 #: safetensors dtype tag and storage dtype of each output dtype (bfloat16 is stored as raw
 #: uint16 words; the samplers are told ``dtype='bfloat16'``).
@@ -108,19 +108,9 @@ def _reserve(fd, size):
             os.ftruncate(fd, size)
 
 
-def _load_sync_file_range():
-    """libc's sync_file_range (Linux), or None."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        fn = libc.sync_file_range
-    except (OSError, AttributeError):
-        return None
-    fn.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
-    fn.restype = ctypes.c_int
-    return fn
-
-
-_sync_file_range = _load_sync_file_range()
+# Linux
+_sync_file_range = libc_function("sync_file_range", (ctypes.c_int, ctypes.c_int64,
+                                                     ctypes.c_int64, ctypes.c_uint))
 _SFR_WAIT_BEFORE, _SFR_WRITE, _SFR_WAIT_AFTER = 1, 2, 4
 #: Bytes behind the newest filled region whose write-back may still be in flight; older
 #: data is waited for and dropped from the page cache (0 disables write-behind).
